@@ -1,0 +1,43 @@
+# mir101 — two commands do all set-up on a fresh machine: `make demo` and `make test`.
+# Both bootstrap a local virtual environment (.venv) idempotently.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.mir101-installed
+# The CPU build of torch that lies on this machine's disk; elsewhere pip falls back to the
+# PyTorch CPU index so that a fresh laptop does not pull a multi-GB CUDA build.
+TORCH_PIN ?= torch==2.13.0
+
+.PHONY: venv demo test lint book bench clean-venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PIP) install -q --upgrade pip
+	@$(PY) -c "import torch" 2>/dev/null || $(PIP) install -q "$(TORCH_PIN)" \
+	  || $(PIP) install -q --index-url https://download.pytorch.org/whl/cpu torch
+	@# tinysoundfont declares pyaudio (live playback only), which needs PortAudio headers: skip it.
+	@$(PIP) install -q --no-deps "tinysoundfont>=0.3"
+	@$(PIP) install -q -e '.[dev,book]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/mir101 quickstart
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
+
+test: $(STAMP) lint
+	$(PY) -m pytest -q
+
+book: $(STAMP)
+	$(VENV)/bin/sphinx-build -W --keep-going -b html book book/_build/html
+
+bench: $(STAMP)
+	$(PY) benchmarks/inputs.py
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,81 @@
+"""The ``mir101`` command line: data, model, train, evaluate, predict, quickstart.
+
+Every mir101 error is printed as one readable line (one per problem for a store) and the
+command exits with status 2; ``--debug`` shows the full traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from mir101 import __version__
+from mir101.errors import Mir101Error, StoreValidationError
+
+__all__ = ["main", "build_parser"]
+
+log = logging.getLogger("mir101")
+
+EXIT_ERROR = 2
+
+
+# --------------------------------------------------------------------------- parser
+#: command modules, in the order they appear in ``mir101 --help``; each has ``register(groups)``
+COMMAND_MODULES = ("data",)
+
+
+def add_command(
+    sub: argparse._SubParsersAction, name: str, fn: Callable[[argparse.Namespace], int], help: str
+) -> argparse.ArgumentParser:
+    """Add a sub-command whose handler ``fn(args) -> exit status``."""
+    p = sub.add_parser(name, help=help, description=help)
+    p.set_defaults(func=fn)
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mir101",
+        description="Deep Learning 101 for audio-based MIR: data, models, training, evaluation.",
+    )
+    parser.add_argument("--version", action="version", version=f"mir101 {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    data = sub.add_parser("data", help="build, inspect and validate data stores")
+    groups = {"root": sub, "data": data.add_subparsers(dest="data_command", metavar="ACTION")}
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"mir101.cli.{name}").register(groups)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.INFO if args.verbose == 0 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0 if args.command is None else EXIT_ERROR
+    try:
+        return int(args.func(args) or 0)
+    except Mir101Error as err:
+        if args.debug:
+            raise
+        if isinstance(err, StoreValidationError):
+            for p in err.problems:
+                print(f"error: {p}", file=sys.stderr)
+        else:
+            print(f"error: {str(err).splitlines()[0] if str(err) else type(err).__name__}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

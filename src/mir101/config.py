@@ -1,0 +1,277 @@
+"""Experiment configuration: YAML files (OmegaConf) validated against a schema, with dotlist overrides.
+
+An experiment is one YAML file with these sections::
+
+    task:     {name: multipitch, ...}      # the task and its own options
+    data:     {corpus: chorales, ...}      # where the audio comes from, splits, patches, batches
+    input:    {name: hcqt, ...}            # kwargs of one class of mir101.inputs
+    model:    {layers: [...]}              # a YAML layer list, or a path to one
+    optim:    {name: adam, lr: 1e-3}
+    trainer:  {max_epochs: 20, ...}        # passed to lightning.Trainer
+    eval:     {...}                        # task evaluation options
+
+``data``, ``optim`` and ``trainer`` are typed here: an unknown key or a wrong type fails with the
+key, the file and the allowed keys. ``task``, ``input`` and ``model`` map onto classes whose
+registries check their kwargs when they are built. YAML is always loaded with a safe loader.
+
+Examples:
+    >>> cfg = load_config("configs/multipitch/hcqt_conv2d.yaml", ["trainer.max_epochs=3"])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from mir101.errors import ConfigError
+
+__all__ = [
+    "ExperimentConfig",
+    "DataConfig",
+    "SplitConfig",
+    "OptimConfig",
+    "TrainerConfig",
+    "load_config",
+    "load_yaml",
+    "to_container",
+    "save_config",
+]
+
+
+@dataclass
+class SplitConfig:
+    """How items are split. ``by`` names the annotation that groups items (never split by patch)."""
+
+    by: str = "work_id"
+    valid: float = 0.15
+    test: float = 0.15
+    seed: int = 0
+
+
+@dataclass
+class DataConfig:
+    """Where the audio comes from and how it is cut into batches.
+
+    Either ``store`` (the path of a store without extension: ``DIR/name`` for ``name.hdf5`` and
+    ``name.pyjama``) or ``corpus`` (an embedded corpus built on demand, with ``corpus_args``).
+    ``test_stores`` are extra held-out stores evaluated after training (e.g. another SoundFont).
+    """
+
+    store: str | None = None
+    corpus: str | None = None
+    corpus_args: dict[str, Any] = field(default_factory=dict)
+    test_stores: dict[str, Any] = field(default_factory=dict)
+    split: SplitConfig = field(default_factory=SplitConfig)
+    patch_frames: int = 64
+    patch_hop_frames: int = 32
+    batch_size: int = 16
+    num_workers: int = 0
+    cache_features: bool = True
+    feature_dtype: str = "float16"
+    max_items: int | None = None
+
+
+@dataclass
+class OptimConfig:
+    """Optimizer and learning-rate schedule."""
+
+    name: str = "adam"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    scheduler: str | None = None
+    warmup_steps: int = 0
+
+
+@dataclass
+class TrainerConfig:
+    """Options passed through to :class:`lightning.Trainer`, plus seeding and early stopping."""
+
+    max_epochs: int = 20
+    max_steps: int = -1
+    accelerator: str = "auto"
+    devices: Any = 1
+    strategy: str = "auto"
+    num_nodes: int = 1
+    precision: str = "32-true"
+    seed: int = 0
+    deterministic: bool = True
+    gradient_clip_val: float | None = None
+    accumulate_grad_batches: int = 1
+    limit_train_batches: Any = None
+    limit_val_batches: Any = None
+    val_check_interval: Any = None
+    log_every_n_steps: int = 10
+    patience: int = 10
+    monitor: str | None = None
+    mode: str | None = None
+    enable_progress_bar: bool = True
+    tensorboard: bool = False
+
+
+@dataclass
+class ExperimentConfig:
+    """The whole experiment; see the module docstring."""
+
+    name: str | None = None
+    task: dict[str, Any] = field(default_factory=dict)
+    data: DataConfig = field(default_factory=DataConfig)
+    input: dict[str, Any] = field(default_factory=dict)
+    model: Any = None
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    eval: dict[str, Any] = field(default_factory=dict)
+    run_dir: str | None = None
+
+
+def load_yaml(path: str | Path) -> Any:
+    """Read a YAML file with the safe loader; errors name the file and the line."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        with path.open(encoding="utf-8") as fid:
+            return yaml.safe_load(fid)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: invalid YAML: {err}") from err
+
+
+def _allowed_keys(node_type: type) -> list[str]:
+    return sorted(getattr(node_type, "__dataclass_fields__", {}))
+
+
+def _explain(err: OmegaConfBaseException, source: str) -> ConfigError:
+    key = getattr(err, "full_key", None) or "?"
+    msg = str(err).splitlines()[0]
+    parent = key.rsplit(".", 1)[0] if "." in key else None
+    schema: type = ExperimentConfig
+    for part in parent.split(".") if parent else []:
+        sub = getattr(schema, "__dataclass_fields__", {}).get(part)
+        schema = sub.default_factory if sub is not None and callable(sub.default_factory) else None  # type: ignore[assignment]
+        if schema is None:
+            break
+    allowed = _allowed_keys(schema) if schema is not None else []
+    if "not in" in msg and allowed:
+        leaf = key.rsplit(".", 1)[-1]
+        hint = difflib.get_close_matches(leaf, allowed, n=1)
+        tip = f" (did you mean '{hint[0]}'?)" if hint else ""
+        return ConfigError(f"{source}: unknown key '{key}'{tip}; allowed keys here: {allowed}")
+    return ConfigError(f"{source}: key '{key}': {msg}")
+
+
+def _resolve_model(cfg: DictConfig, base_dir: Path) -> None:
+    """A ``model`` given as a path is replaced by that file's content (``layers`` list)."""
+    model = cfg.model
+    if isinstance(model, str):
+        candidates = [Path(model), base_dir / model]
+        path = next((p for p in candidates if p.is_file()), None)
+        if path is None:
+            raise ConfigError(f"model file not found: '{model}' (looked in . and {base_dir})")
+        content = load_yaml(path)
+        if isinstance(content, dict) and "model" in content and "layers" not in content:
+            content = content["model"]
+        if isinstance(content, list):
+            content = {"layers": content}
+        if not isinstance(content, dict) or "layers" not in content:
+            raise ConfigError(f"{path}: a model file must hold a 'layers' list")
+        cfg.model = OmegaConf.create(content)
+
+
+def load_config(
+    path: str | Path | None = None,
+    overrides: Sequence[str] = (),
+    base: dict[str, Any] | None = None,
+) -> DictConfig:
+    """Load an experiment config, apply dotlist ``overrides`` and validate it.
+
+    Args:
+        path: a YAML file; ``None`` starts from the defaults (and ``base``).
+        overrides: ``key=value`` strings, e.g. ``["trainer.max_epochs=3", "data.batch_size=8"]``.
+        base: a mapping merged before the file (used by tests and the book).
+
+    Returns:
+        a validated, read-only :class:`omegaconf.DictConfig` shaped like :class:`ExperimentConfig`.
+
+    Raises:
+        ConfigError: naming the file, the key and the allowed keys or type.
+    """
+    schema = OmegaConf.structured(ExperimentConfig)
+    layers: list[tuple[str, Any]] = []
+    if base:
+        layers.append(("<base>", base))
+    base_dir = Path.cwd()
+    if path is not None:
+        content = load_yaml(path) or {}
+        if not isinstance(content, dict):
+            raise ConfigError(
+                f"{path}: the top level must be a mapping of sections, got {type(content).__name__}"
+            )
+        layers.append((str(path), content))
+        base_dir = Path(path).resolve().parent
+    bad = [o for o in overrides if "=" not in o]
+    if bad:
+        raise ConfigError(f"override {bad[0]!r} must look like key=value (e.g. trainer.max_epochs=3)")
+    if overrides:
+        try:
+            layers.append(("command line", OmegaConf.from_dotlist(list(overrides))))
+        except OmegaConfBaseException as err:
+            raise ConfigError(f"command line: {err}") from err
+    cfg = schema
+    for source, content in layers:
+        if isinstance(content, dict) and "model" in content and isinstance(content["model"], list):
+            content = {**content, "model": {"layers": content["model"]}}
+        try:
+            cfg = OmegaConf.merge(cfg, content)
+        except OmegaConfBaseException as err:
+            raise _explain(err, source) from err
+    assert isinstance(cfg, DictConfig)
+    _resolve_model(cfg, base_dir)
+    try:
+        OmegaConf.resolve(cfg)
+    except OmegaConfBaseException as err:
+        raise ConfigError(f"{path or 'config'}: {err}") from err
+    _check_values(cfg, str(path or "config"))
+    OmegaConf.set_readonly(cfg, True)
+    return cfg
+
+
+def _check_values(cfg: DictConfig, source: str) -> None:
+    d = cfg.data
+    for key in ("patch_frames", "patch_hop_frames", "batch_size"):
+        if d[key] <= 0:
+            raise ConfigError(f"{source}: data.{key}={d[key]} must be a positive integer")
+    if d.num_workers < 0:
+        raise ConfigError(f"{source}: data.num_workers={d.num_workers} must be >= 0")
+    if not 0 <= d.split.valid < 1 or not 0 <= d.split.test < 1 or d.split.valid + d.split.test >= 1:
+        raise ConfigError(
+            f"{source}: data.split.valid={d.split.valid} and data.split.test={d.split.test} "
+            "must be fractions in [0, 1) whose sum is below 1"
+        )
+    if cfg.optim.lr <= 0:
+        raise ConfigError(f"{source}: optim.lr={cfg.optim.lr} must be positive")
+    if cfg.trainer.max_epochs <= 0 and cfg.trainer.max_steps <= 0:
+        raise ConfigError(f"{source}: trainer.max_epochs or trainer.max_steps must be positive")
+    if cfg.trainer.mode not in (None, "min", "max"):
+        raise ConfigError(f"{source}: trainer.mode='{cfg.trainer.mode}' must be 'min' or 'max'")
+    if cfg.input and "name" not in cfg.input:
+        raise ConfigError(f"{source}: the 'input' section needs a 'name' (e.g. name: hcqt)")
+    if cfg.task and "name" not in cfg.task:
+        raise ConfigError(f"{source}: the 'task' section needs a 'name' (e.g. name: multipitch)")
+
+
+def to_container(node: Any) -> Any:
+    """A plain ``dict``/``list`` copy of an OmegaConf node (anything else is returned as is)."""
+    if isinstance(node, (DictConfig, ListConfig)):
+        return OmegaConf.to_container(node, resolve=True)
+    return node
+
+
+def save_config(cfg: DictConfig, path: str | Path) -> None:
+    """Write the resolved config as YAML (what a run folder keeps)."""
+    Path(path).write_text(OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8")
