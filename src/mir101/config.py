@@ -62,12 +62,14 @@ class DataConfig:
     Either ``store`` (the path of a store without extension: ``DIR/name`` for ``name.hdf5`` and
     ``name.pyjama``) or ``corpus`` (an embedded corpus built on demand, with ``corpus_args``).
     ``test_stores`` are extra held-out stores evaluated after training (e.g. another SoundFont).
+    ``where`` keeps only the entries whose global values match (e.g. ``{role: mix}``).
     """
 
     store: str | None = None
     corpus: str | None = None
     corpus_args: dict[str, Any] = field(default_factory=dict)
     test_stores: dict[str, Any] = field(default_factory=dict)
+    where: dict[str, Any] = field(default_factory=dict)
     split: SplitConfig = field(default_factory=SplitConfig)
     patch_frames: int = 64
     patch_hop_frames: int = 32
