@@ -78,3 +78,20 @@ def test_model_from_file(tmp_path):
 def test_missing_file():
     with pytest.raises(ConfigError, match="not found"):
         load_config("nope.yaml")
+
+
+def test_extends_merges_parent_first(tmp_path):
+    (tmp_path / "base.yaml").write_text("trainer: {max_epochs: 7, seed: 3}\ndata: {batch_size: 4}\n")
+    (tmp_path / "row.yaml").write_text("extends: base.yaml\ntrainer: {max_epochs: 2}\n")
+    cfg = load_config(tmp_path / "row.yaml")
+    assert (cfg.trainer.max_epochs, cfg.trainer.seed, cfg.data.batch_size) == (2, 3, 4)
+    (tmp_path / "base.yaml").write_text("extends: row.yaml\n")
+    with pytest.raises(ConfigError, match="loops back"):
+        load_config(tmp_path / "row.yaml")
+
+
+def test_mandatory_value(tmp_path):
+    (tmp_path / "row.yaml").write_text("data:\n  store: ???\n")
+    with pytest.raises(ConfigError, match="data.store must be set"):
+        load_config(tmp_path / "row.yaml")
+    assert load_config(tmp_path / "row.yaml", ["data.store=x"]).data.store == "x"

@@ -10,7 +10,8 @@ An experiment is one YAML file with these sections::
     trainer:  {max_epochs: 20, ...}        # passed to lightning.Trainer
     eval:     {...}                        # task evaluation options
 
-``data``, ``optim`` and ``trainer`` are typed here: an unknown key or a wrong type fails with the
+A file may start with ``extends: base.yaml`` (or a list): those files are merged first, so one
+experiment row only states what differs. ``data``, ``optim`` and ``trainer`` are typed here: an unknown key or a wrong type fails with the
 key, the file and the allowed keys. ``task``, ``input`` and ``model`` map onto classes whose
 registries check their kwargs when they are built. YAML is always loaded with a safe loader.
 
@@ -185,6 +186,23 @@ def _resolve_model(cfg: DictConfig, base_dir: Path) -> None:
         cfg.model = OmegaConf.create(content)
 
 
+def _read_with_extends(path: Path, seen: list[Path]) -> list[tuple[str, Any]]:
+    """The file and, first, the files it ``extends`` (a path or a list, relative to the file)."""
+    if path.resolve() in seen:
+        raise ConfigError(f"{path}: 'extends' loops back to itself ({' -> '.join(map(str, seen))})")
+    content = load_yaml(path) or {}
+    if not isinstance(content, dict):
+        raise ConfigError(
+            f"{path}: the top level must be a mapping of sections, got {type(content).__name__}"
+        )
+    parents = content.pop("extends", None) or []
+    out: list[tuple[str, Any]] = []
+    for parent in [parents] if isinstance(parents, str) else list(parents):
+        out.extend(_read_with_extends(path.resolve().parent / parent, seen + [path.resolve()]))
+    out.append((str(path), content))
+    return out
+
+
 def load_config(
     path: str | Path | None = None,
     overrides: Sequence[str] = (),
@@ -209,12 +227,7 @@ def load_config(
         layers.append(("<base>", base))
     base_dir = Path.cwd()
     if path is not None:
-        content = load_yaml(path) or {}
-        if not isinstance(content, dict):
-            raise ConfigError(
-                f"{path}: the top level must be a mapping of sections, got {type(content).__name__}"
-            )
-        layers.append((str(path), content))
+        layers.extend(_read_with_extends(Path(path), []))
         base_dir = Path(path).resolve().parent
     bad = [o for o in overrides if "=" not in o]
     if bad:
@@ -225,11 +238,18 @@ def load_config(
         except OmegaConfBaseException as err:
             raise ConfigError(f"command line: {err}") from err
     cfg = schema
+    missing: set[str] = set()  # keys a layer marks '???' and no later layer sets
     for source, content in layers:
         if isinstance(content, dict) and "model" in content and isinstance(content["model"], list):
             content = {**content, "model": {"layers": content["model"]}}
+        layer = OmegaConf.create(content) if isinstance(content, dict) else content
+        marked = OmegaConf.missing_keys(layer)
+        missing = {
+            k for k in missing if OmegaConf.select(layer, k, default=None, throw_on_missing=False) is None
+        }
+        missing |= marked
         try:
-            cfg = OmegaConf.merge(cfg, content)
+            cfg = OmegaConf.merge(cfg, layer)
         except OmegaConfBaseException as err:
             raise _explain(err, source) from err
     assert isinstance(cfg, DictConfig)
@@ -238,6 +258,9 @@ def load_config(
         OmegaConf.resolve(cfg)
     except OmegaConfBaseException as err:
         raise ConfigError(f"{path or 'config'}: {err}") from err
+    if missing:
+        key = sorted(missing)[0]
+        raise ConfigError(f"{path or 'config'}: {key} must be set (e.g. {key}=...)")
     _check_values(cfg, str(path or "config"))
     OmegaConf.set_readonly(cfg, True)
     return cfg
