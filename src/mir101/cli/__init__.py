@@ -24,7 +24,7 @@ EXIT_ERROR = 2
 
 # --------------------------------------------------------------------------- parser
 #: command modules, in the order they appear in ``mir101 --help``; each has ``register(groups)``
-COMMAND_MODULES = ("data",)
+COMMAND_MODULES = ("data", "corpora", "model", "run")
 
 
 def add_command(

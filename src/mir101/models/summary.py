@@ -1,0 +1,208 @@
+"""What a built model costs, layer by layer: output shape, parameters and multiply-accumulates (MACs).
+
+MACs are counted with forward hooks, for one input item (a batch of 1), on the layers that do
+the arithmetic:
+
+- convolutions (1-D, 2-D, transposed, grouped/depthwise, SincNet's):
+  ``output elements x in_channels / groups x kernel taps``
+  (transposed: ``input elements x out_channels / groups x kernel taps``);
+- linear layers: ``output elements x in_features``;
+- recurrent layers: ``gates x (input + hidden) x hidden`` per step, direction and layer
+  (4 gates for an LSTM, 3 for a GRU, 1 for a vanilla RNN);
+- attention: the two products ``Q K^T`` and ``A V``, ``2 x T_query x T_key x d_model``
+  (its projections are linear layers, counted as such).
+
+Normalisations, activations, pooling and elementwise operations are not counted: they are few
+and memory-bound. (``torch.utils.flop_counter`` was not used because it skips the LSTM kernels
+and CPU attention.) One MAC is two FLOPs.
+
+Book: "Models from YAML".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from mir101.bricks import MultiHeadAttention, SincConv
+from mir101.models.factory import LayerModel, Step, dummy_inputs, quiet_dummy_pass, run_step
+
+__all__ = ["SummaryRow", "summarize", "format_summary", "count_macs"]
+
+GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
+
+
+def _conv_macs(m: nn.Module, inputs: tuple, out: Tensor) -> int:
+    taps = math.prod(m.kernel_size)
+    if isinstance(m, nn.modules.conv._ConvTransposeNd):
+        return inputs[0].numel() * (m.out_channels // m.groups) * taps
+    return out.numel() * (m.in_channels // m.groups) * taps
+
+
+def _linear_macs(m: nn.Module, inputs: tuple, out: Tensor) -> int:
+    return out.numel() * m.in_features
+
+
+def _rnn_macs(m: nn.Module, inputs: tuple, out: tuple) -> int:
+    x = inputs[0]
+    steps = x.shape[1 if (m.batch_first and x.dim() == 3) else 0]
+    batch = x.shape[0] if (m.batch_first and x.dim() == 3) else (x.shape[1] if x.dim() == 3 else 1)
+    directions = 2 if m.bidirectional else 1
+    total = 0
+    for layer in range(m.num_layers):
+        n_in = m.input_size if layer == 0 else m.hidden_size * directions
+        total += GATES[m.mode] * (n_in + m.hidden_size) * m.hidden_size
+    return total * steps * directions * batch
+
+
+def _attention_macs(m: nn.Module, inputs: tuple, out: Tensor) -> int:
+    x = inputs[0]
+    cache = inputs[1] if len(inputs) > 1 else None
+    t_query = x.shape[1]
+    t_key = cache.length if cache is not None else t_query  # the hook runs after the cache was extended
+    return 2 * x.shape[0] * t_query * t_key * x.shape[2]
+
+
+def _sinc_macs(m: nn.Module, inputs: tuple, out: Tensor) -> int:
+    return out.numel() * m.kernel_size
+
+
+COUNTERS: list[tuple[type, Callable[..., int]]] = [
+    (nn.modules.conv._ConvNd, _conv_macs),
+    (nn.Linear, _linear_macs),
+    (nn.RNNBase, _rnn_macs),
+    (MultiHeadAttention, _attention_macs),
+    (SincConv, _sinc_macs),
+]
+
+
+class count_macs:  # noqa: N801 - used as a context manager, named like a function
+    """Count the MACs of every forward pass through ``module`` while the context is open.
+
+    Examples:
+        >>> lin = nn.Linear(8, 4)
+        >>> with count_macs(lin) as counter:
+        ...     _ = lin(torch.zeros(3, 8))
+        >>> counter.total
+        96
+    """
+
+    def __init__(self, module: nn.Module):
+        self.module, self.total, self._hooks = module, 0, []
+
+    def __enter__(self) -> count_macs:
+        for m in self.module.modules():
+            for cls, fn in COUNTERS:
+                if isinstance(m, cls):
+                    self._hooks.append(m.register_forward_hook(self._hook(fn)))
+                    break
+        return self
+
+    def _hook(self, fn: Callable[..., int]) -> Callable:
+        def hook(m: nn.Module, inputs: tuple, out: object) -> None:
+            self.total += int(fn(m, inputs, out))
+
+        return hook
+
+    def __exit__(self, *exc: object) -> None:
+        for h in self._hooks:
+            h.remove()
+        self._hooks.clear()
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One line of a model summary: shapes exclude the batch; MACs are for one input item."""
+
+    index: int
+    name: str
+    arguments: str
+    output_shape: tuple[int, ...]
+    params: int
+    macs: int
+
+
+def _value(v: object) -> str:
+    if isinstance(v, (list, tuple)):
+        return "[" + ",".join(_value(x) for x in v) + "]"
+    return str(v)
+
+
+def _arguments(step: Step) -> str:
+    """The arguments as written, with ``$variables`` replaced by their values."""
+    return ", ".join(
+        f"{k}={_value(step.kwargs.get(k, v))}" for k, v in step.given.items() if k != "condition"
+    )
+
+
+@torch.no_grad()
+def summarize(model: LayerModel) -> list[SummaryRow]:
+    """Run one dummy item through ``model`` (eval mode) and return one row per layer.
+
+    Args:
+        model: a model from :func:`~mir101.models.build_model`.
+
+    Returns:
+        one :class:`SummaryRow` per item of the layer list, in order.
+    """
+    x, saved = dummy_inputs(model.input_shape, model.input_dtype, model.conditions)
+    was_training = model.training
+    model.eval()
+    rows = []
+    try:
+        with quiet_dummy_pass():
+            for i, (step, module) in enumerate(zip(model.steps, model.net)):
+                with count_macs(module) as counter:
+                    x = run_step(step, module, x, saved)
+                params = sum(p.numel() for p in module.parameters())
+                args = "" if step.is_skip else _arguments(step)
+                if step.ref is not None and not step.is_skip:
+                    args = f"condition={step.ref}" + (", " if args else "") + args
+                name = f"{step.name} {step.ref}" if step.is_skip else step.name
+                rows.append(SummaryRow(i, name, args, tuple(x.shape[1:]), params, counter.total))
+    finally:
+        model.train(was_training)
+    return rows
+
+
+def _si(n: float) -> str:
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.2f} {unit}"
+    return f"{n:.0f}"
+
+
+def format_summary(model: LayerModel, rows: list[SummaryRow] | None = None, title: str | None = None) -> str:
+    """The summary as a text table: index, layer, arguments, output shape, parameters, MACs, and totals.
+
+    Examples:
+        >>> from mir101.models import build_model
+        >>> print(format_summary(build_model([{"linear": {"out_features": 2}}], (3,))))  # doctest: +NORMALIZE_WHITESPACE
+        input (3,) -> output (2,)
+          #  layer   arguments       output shape  params  MACs
+          0  linear  out_features=2  (2,)               8     6
+        total: 8 parameters (8 trainable), 6 MACs per input item
+    """
+    rows = summarize(model) if rows is None else rows
+    table = [("#", "layer", "arguments", "output shape", "params", "MACs")]
+    for r in rows:
+        args = r.arguments if len(r.arguments) <= 60 else r.arguments[:57] + "..."
+        table.append((str(r.index), r.name, args, str(r.output_shape), f"{r.params:,}", f"{r.macs:,}"))
+    widths = [max(len(row[c]) for row in table) for c in range(6)]
+    right = {0, 4, 5}
+    lines = [] if title is None else [title]
+    lines.append(f"input {model.input_shape} -> output {model.output_shape}")
+    for row in table:
+        cells = [
+            cell.rjust(w) if c in right else cell.ljust(w) for c, (cell, w) in enumerate(zip(row, widths))
+        ]
+        lines.append("  " + "  ".join(cells).rstrip())
+    n_params = sum(p.numel() for p in model.parameters())
+    n_train = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    macs = sum(r.macs for r in rows)
+    lines.append(f"total: {n_params:,} parameters ({n_train:,} trainable), {_si(macs)} MACs per input item")
+    return "\n".join(lines)
