@@ -62,8 +62,8 @@ def test_weight_norm_is_a_parametrisation():
 @pytest.mark.parametrize("n_layers,n_stacks", [(1, 1), (3, 1), (2, 2)])
 def test_wavenet_is_causal_with_its_receptive_field(n_layers, n_stacks):
     torch.manual_seed(0)
-    net = WaveNet(channels=8, skip_channels=8, out_channels=4, n_layers=n_layers, n_stacks=n_stacks).double()
-    x = torch.randn(8, 1, 64, dtype=torch.float64, requires_grad=True)  # 8 items: some ReLUs are active
+    net = WaveNet(channels=8, skip_channels=8, out_channels=4, n_layers=n_layers, n_stacks=n_stacks)
+    x = torch.randn(8, 1, 64, requires_grad=True)  # 8 items: some ReLUs are active
     y = net(x)
     assert y.shape == (8, 4, 64)
     y[:, :, 50].sum().backward()
@@ -74,10 +74,8 @@ def test_wavenet_is_causal_with_its_receptive_field(n_layers, n_stacks):
 
 def test_non_causal_wavenet_sees_both_sides():
     torch.manual_seed(0)
-    net = WaveNet(
-        channels=8, skip_channels=8, out_channels=4, n_layers=2, kernel_size=3, causal=False
-    ).double()
-    x = torch.randn(8, 1, 40, dtype=torch.float64, requires_grad=True)
+    net = WaveNet(channels=8, skip_channels=8, out_channels=4, n_layers=2, kernel_size=3, causal=False)
+    x = torch.randn(8, 1, 40, requires_grad=True)
     net(x)[:, :, 20].sum().backward()
     seen = x.grad.abs().sum(dim=(0, 1)).nonzero().flatten()
     assert seen.min() == 20 - 3 and seen.max() == 20 + 3

@@ -33,8 +33,8 @@ def test_tcn_does_not_see_the_future(channels, kernel_size):
 @pytest.mark.parametrize("levels,kernel_size", [(1, 2), (3, 2), (3, 3)])
 def test_tcn_receptive_field(levels, kernel_size):
     torch.manual_seed(0)
-    tcn = TCN(in_channels=1, channels=(8,) * levels, kernel_size=kernel_size).double()
-    x = torch.randn(8, 1, 80, dtype=torch.float64, requires_grad=True)  # 8 items: some ReLUs are active
+    tcn = TCN(in_channels=1, channels=(8,) * levels, kernel_size=kernel_size)
+    x = torch.randn(8, 1, 80, requires_grad=True)  # 8 items: some ReLUs are active
     tcn(x)[:, :, 70].sum().backward()
     seen = x.grad.abs().sum(dim=(0, 1)).nonzero().flatten()
     assert seen.max() == 70

@@ -10,7 +10,7 @@ Book: "Models from YAML".
 
 from mir101.models.factory import LayerModel, Step, build_model, load_model_file, normalise_layers
 from mir101.models.registry import LAYERS, SKIP_OPS, LayerSpec, layer_names
-from mir101.models.summary import SummaryRow, count_macs, format_summary, summarize
+from mir101.models.summary import SummaryRow, count_macs, format_summary, receptive_field, summarize
 
 __all__ = [
     "build_model",
@@ -26,4 +26,5 @@ __all__ = [
     "format_summary",
     "SummaryRow",
     "count_macs",
+    "receptive_field",
 ]

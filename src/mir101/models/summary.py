@@ -21,6 +21,7 @@ Book: "Models from YAML".
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from torch import Tensor, nn
 from mir101.bricks import MultiHeadAttention, SincConv
 from mir101.models.factory import LayerModel, Step, dummy_inputs, quiet_dummy_pass, run_step
 
-__all__ = ["SummaryRow", "summarize", "format_summary", "count_macs"]
+__all__ = ["SummaryRow", "summarize", "format_summary", "count_macs", "receptive_field"]
 
 GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
 
@@ -206,3 +207,46 @@ def format_summary(model: LayerModel, rows: list[SummaryRow] | None = None, titl
     macs = sum(r.macs for r in rows)
     lines.append(f"total: {n_params:,} parameters ({n_train:,} trainable), {_si(macs)} MACs per input item")
     return "\n".join(lines)
+
+
+def receptive_field(
+    module: nn.Module,
+    input_shape: tuple[int, ...],
+    position: tuple[int, ...] | None = None,
+    n_items: int = 4,
+    seed: int = 0,
+) -> Tensor:
+    """Which input bins one output position depends on: ``|d y[:, :, position] / d x|``.
+
+    The gradient of one output position (summed over output channels) with respect to random
+    inputs, in eval mode (so that batch norm does not mix the items), summed over items and
+    input channels; its non-zero support is the receptive field.
+
+    Args:
+        module: any module (a brick, a :class:`LayerModel`).
+        input_shape: one input item's shape, batch excluded: ``(channels, freq, time)`` or
+            ``(channels, time)``.
+        position: the output position along the axes after the channels (default: the centre);
+            ignored for an output ``(batch, features)`` without such axes.
+        n_items: random items averaged, so that no unit is inactive for all of them.
+        seed: seed of the random items.
+
+    Returns:
+        a map of shape ``input_shape[1:]`` (``(freq, time)`` or ``(time,)``), zero outside the field.
+
+    Examples:
+        >>> from mir101.bricks import CausalConv1d
+        >>> field = receptive_field(CausalConv1d(kernel_size=3, dilation=2), (1, 20), position=(10,))
+        >>> field.nonzero().flatten().tolist()
+        [6, 8, 10]
+    """
+    probe = copy.deepcopy(module).eval()  # a copy: the caller's module keeps its mode and buffers
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn((n_items, *input_shape), generator=generator, requires_grad=True)
+    with quiet_dummy_pass():
+        y = probe(x)
+    if y.dim() > 2:
+        position = tuple(s // 2 for s in y.shape[2:]) if position is None else tuple(position)
+        y = y[(slice(None), slice(None), *position)]
+    y.sum().backward()
+    return x.grad.abs().sum(dim=(0, 1)).float()
