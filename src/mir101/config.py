@@ -196,6 +196,9 @@ def _read_with_extends(path: Path, seen: list[Path]) -> list[tuple[str, Any]]:
             f"{path}: the top level must be a mapping of sections, got {type(content).__name__}"
         )
     parents = content.pop("extends", None) or []
+    model = content.get("model")
+    if isinstance(model, str) and (path.resolve().parent / model).is_file():
+        content["model"] = str((path.resolve().parent / model).resolve())  # relative to its own file
     out: list[tuple[str, Any]] = []
     for parent in [parents] if isinstance(parents, str) else list(parents):
         out.extend(_read_with_extends(path.resolve().parent / parent, seen + [path.resolve()]))

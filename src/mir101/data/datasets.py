@@ -69,6 +69,7 @@ class PatchDataset(Dataset):
         n_frames: ``key -> number of frames`` (to index patches without loading features).
         patch_frames, hop_frames: patch length and step, in frames.
         frame_targets: whether targets are cropped with the patch.
+        transform: ``(x, y) -> (x, y)`` applied to each patch (augmentation, training only).
 
     Shape:
         item ``i`` is ``(x, y)`` with ``x`` (channels, freq, patch_frames) float32 and ``y``
@@ -84,8 +85,10 @@ class PatchDataset(Dataset):
         patch_frames: int = 64,
         hop_frames: int = 32,
         frame_targets: bool = True,
+        transform: Callable[[np.ndarray, Any], tuple[np.ndarray, Any]] | None = None,
     ):
         self.keys = list(keys)
+        self.transform = transform
         self.features = features
         self.targets = targets
         self.patch_frames = patch_frames
@@ -118,6 +121,8 @@ class PatchDataset(Dataset):
         y = self._target(key)
         if self.frame_targets:
             y = _crop(np.asarray(y), start, self.patch_frames)
+        if self.transform is not None:
+            x, y = self.transform(x, y)
         return torch.from_numpy(np.ascontiguousarray(x)), torch.as_tensor(y)
 
 

@@ -1,0 +1,110 @@
+"""``mir101 train | evaluate | predict | quickstart``: the task commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+__all__ = ["register"]
+
+log = logging.getLogger(__name__)
+
+
+def _print_metrics(metrics: dict) -> None:
+    for name, scores in metrics.items():
+        if isinstance(scores, dict) and "Accuracy" in scores:
+            print(
+                f"  {name:<12} Accuracy {scores['Accuracy']:.3f}  Precision {scores['Precision']:.3f}  "
+                f"Recall {scores['Recall']:.3f}  ({scores.get('items', '?')} items)"
+            )
+        elif (
+            isinstance(scores, dict) and scores and all(isinstance(v, (int, float)) for v in scores.values())
+        ):
+            print(f"  {name:<12} " + "  ".join(f"{k} {v:.4g}" for k, v in scores.items()))
+
+
+def _train(args: argparse.Namespace) -> int:
+    from mir101.tasks.runner import train
+
+    if args.resume is None and args.config is None:
+        raise SystemExit("mir101 train: give a CONFIG file, or --resume RUN_DIR")
+    overrides = list(args.overrides)
+    config = args.config
+    if args.resume is not None and config is not None:
+        # `mir101 train --resume RUN_DIR key=value`: the first override lands in CONFIG
+        if "=" not in config:
+            raise SystemExit("mir101 train --resume RUN_DIR takes no CONFIG (the run folder holds it)")
+        overrides.insert(0, config)
+        config = None
+    result = train(config, overrides, resume=args.resume, evaluate=not args.no_eval)
+    if result.metrics:
+        print(f"run folder: {result.run_dir}")
+        _print_metrics(result.metrics)
+        print(f"report: {result.run_dir / 'report.md'}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from mir101.tasks.runner import evaluate_run
+
+    metrics = evaluate_run(args.run_dir)
+    _print_metrics(metrics)
+    print(f"report: {Path(args.run_dir) / 'report.md'}")
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from mir101.errors import ConfigError
+    from mir101.tasks.runner import load_run
+
+    task, model = load_run(args.run_dir)
+    if task.name != args.task:
+        raise ConfigError(f"{args.run_dir} holds a '{task.name}' model, not '{args.task}'")
+    out_dir = Path(args.out) if args.out else Path(args.run_dir) / "predictions"
+    for audio in args.audio:
+        res = task.predict(model, Path(args.run_dir), Path(audio), out_dir)
+        print(json.dumps({"audio": audio, **res}))
+    return 0
+
+
+def _quickstart(args: argparse.Namespace) -> int:
+    from mir101.tasks.quickstart import quickstart
+
+    quickstart(Path(args.out), extra=list(args.overrides))
+    return 0
+
+
+def register(groups: dict[str, argparse._SubParsersAction]) -> None:
+    from mir101.cli import add_command
+
+    root = groups["root"]
+    p = add_command(root, "train", _train, "train a task from a config, evaluate it, write a run folder")
+    p.add_argument("config", nargs="?", help="experiment YAML (e.g. configs/multipitch/hcqt_conv2d.yaml)")
+    p.add_argument("overrides", nargs="*", help="config overrides key=value (e.g. trainer.max_epochs=3)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
+    p.add_argument("--no-eval", action="store_true", help="skip the evaluation after training")
+
+    p = add_command(
+        root,
+        "evaluate",
+        _evaluate,
+        "evaluate a run folder on its held-out data; rewrite metrics.json and report.md",
+    )
+    p.add_argument("run_dir")
+
+    p = add_command(root, "predict", _predict, "run a trained model on audio files")
+    p.add_argument("task", help="the task of the run (e.g. multipitch)")
+    p.add_argument("run_dir")
+    p.add_argument("audio", nargs="+", help="audio files (wav, flac, ogg...)")
+    p.add_argument("--out", help="output folder (default RUN_DIR/predictions)")
+
+    p = add_command(
+        root,
+        "quickstart",
+        _quickstart,
+        "the demo: build a chorale corpus, train multi-pitch on CPU, evaluate, report",
+    )
+    p.add_argument("--out", default="runs/quickstart", help="run folder")
+    p.add_argument("overrides", nargs="*", help="config overrides key=value")

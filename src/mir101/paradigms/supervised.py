@@ -1,0 +1,95 @@
+"""Supervised learning: fit ``model(x)`` to targets ``y`` with a loss (BCE, CE, MSE...).
+
+The paradigm of the tutorial's multi-pitch, auto-tagging and chord tasks: the model maps an input
+patch to predictions, a loss compares them with the annotations, and validation metrics
+(torchmetrics, synchronised across processes) choose the best checkpoint.
+
+Book page: ``book/intro.md`` (training) and ``book/multipitch.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torchmetrics import MetricCollection
+
+from mir101.errors import ConfigError
+from mir101.paradigms.base import System
+
+__all__ = ["Supervised", "build_loss", "LOSSES"]
+
+#: loss names accepted by :func:`build_loss`
+LOSSES: dict[str, Callable[..., nn.Module]] = {
+    "bce": nn.BCEWithLogitsLoss,  # multi-label: independent sigmoid per output
+    "ce": nn.CrossEntropyLoss,  # multi-class: softmax over classes (dim 1)
+    "mse": nn.MSELoss,  # regression
+    "l1": nn.L1Loss,
+}
+
+
+def build_loss(name: str, **kwargs: Any) -> nn.Module:
+    """A loss by name (``bce``, ``ce``, ``mse``, ``l1``); ``pos_weight`` may be a float for BCE."""
+    key = str(name).lower()
+    if key not in LOSSES:
+        raise ConfigError(f"loss '{name}' is not known; valid names: {sorted(LOSSES)}")
+    if "pos_weight" in kwargs and not isinstance(kwargs["pos_weight"], Tensor):
+        kwargs["pos_weight"] = torch.tensor(float(kwargs["pos_weight"]))
+    return LOSSES[key](**kwargs)
+
+
+class Supervised(System):
+    """Supervised training of any model.
+
+    Args:
+        model: maps a batch ``x`` to predictions (logits for BCE/CE).
+        loss: compares ``output_transform(model(x))`` with ``y``.
+        optim: the config's ``optim`` section (see :class:`~mir101.paradigms.base.System`).
+        metrics: validation metrics updated with ``(prediction, target)`` each validation batch
+            and logged as ``val/<name>`` at epoch end.
+        output_transform: reshapes model outputs to the target's layout (e.g. drop a channel dim).
+        metric_transform: maps ``(output, target)`` to what ``metrics`` expect (e.g. a sigmoid).
+
+    Shape:
+        ``x``: whatever the model takes, ``(batch, ...)``; ``y``: like the transformed output
+        (BCE/MSE) or class indices ``(batch, ...)`` (CE).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        loss: nn.Module,
+        optim: Mapping[str, Any] | None = None,
+        metrics: MetricCollection | None = None,
+        output_transform: Callable[[Tensor], Tensor] | None = None,
+        metric_transform: Callable[[Tensor, Tensor], tuple[Tensor, Tensor]] | None = None,
+    ):
+        super().__init__(model, optim)
+        self.loss = loss
+        self.val_metrics = metrics.clone(prefix="val/") if metrics is not None else None
+        self.output_transform = output_transform
+        self.metric_transform = metric_transform
+
+    def predict_batch(self, x: Tensor) -> Tensor:
+        out = self.model(x)
+        return self.output_transform(out) if self.output_transform is not None else out
+
+    def common_step(self, batch: Any, train: bool) -> dict[str, Tensor]:
+        x, y = batch[0], batch[1]
+        out = self.predict_batch(x)
+        if isinstance(self.loss, nn.CrossEntropyLoss):
+            y = y.long()
+        else:
+            y = y.to(out.dtype)
+        terms = {"loss": self.loss(out, y)}
+        if not train and self.val_metrics is not None:
+            pred, target = self.metric_transform(out, y) if self.metric_transform else (out, y)
+            self.val_metrics.update(pred, target)
+        return terms
+
+    def on_validation_epoch_end(self) -> None:
+        if self.val_metrics is not None:
+            self.log_dict(self.val_metrics.compute(), prog_bar=True, sync_dist=True)
+            self.val_metrics.reset()

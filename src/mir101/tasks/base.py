@@ -1,0 +1,203 @@
+"""What every task shares: the store(s), the split, the input and its feature cache, the model.
+
+A task subclass adds what makes it a task: its targets, its loss and paradigm, its evaluation
+with the field's metrics, its plots and its ``predict``. The training loop itself lives in
+:mod:`mir101.tasks.runner` and is the same for every task.
+
+Book page: ``book/intro.md``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import fields, is_dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+from torch import nn
+
+from mir101.config import to_container
+from mir101.data.splits import split_groups
+from mir101.data.store import Store
+from mir101.errors import ConfigError, StoreError
+from mir101.utils.registry import Registry
+
+__all__ = ["Task", "TASKS", "open_store", "select_keys"]
+
+log = logging.getLogger(__name__)
+
+#: task name -> Task subclass
+TASKS: Registry[type[Task]] = Registry("task")
+
+
+def open_store(node: Mapping[str, Any], where: str = "data") -> Store:
+    """Open ``node.store`` or build / reuse the embedded corpus ``node.corpus`` (with ``corpus_args``)."""
+    store, corpus = node.get("store"), node.get("corpus")
+    if bool(store) == bool(corpus):
+        raise ConfigError(f"{where}: give exactly one of 'store' (a path) or 'corpus' (e.g. chorales)")
+    if store:
+        return Store(store)
+    from mir101.data.corpora import get_corpus_store
+
+    return Store(get_corpus_store(str(corpus), **dict(to_container(node.get("corpus_args")) or {})))
+
+
+def select_keys(store: Store, where: Mapping[str, Any] | None, max_items: int | None = None) -> list[str]:
+    """Keys whose first global value of each ``where`` name equals the given value."""
+    where = dict(where or {})
+    keys = [k for k in store.keys if all(str(store.value(k, n)) == str(v) for n, v in where.items())]
+    if not keys:
+        raise StoreError(
+            f"{store.pyjama_path}: no entry matches data.where={where} ({len(store)} entries in all)"
+        )
+    return keys[:max_items] if max_items else keys
+
+
+class Task:
+    """Base class of the tasks. Subclasses set ``name``, ``Options`` and the abstract methods.
+
+    Args:
+        cfg: the resolved experiment config (see :mod:`mir101.config`).
+    """
+
+    name: ClassVar[str] = ""
+    #: a dataclass of the task's own options (the config's ``task`` section minus ``name``)
+    Options: ClassVar[type] = object
+    #: lightning metric to monitor for early stopping / best checkpoint, and its mode
+    monitor: ClassVar[tuple[str, str]] = ("val/loss", "min")
+
+    def __init__(self, cfg: DictConfig):
+        self.cfg = cfg
+        self.options = self._parse_options(cfg.task)
+
+    # ------------------------------------------------------------------ options
+    def _parse_options(self, node: Any) -> Any:
+        raw = {k: v for k, v in (to_container(node) or {}).items() if k != "name"}
+        if not is_dataclass(self.Options):
+            if raw:
+                raise ConfigError(f"task '{self.name}' takes no options, got {sorted(raw)}")
+            return None
+        try:
+            merged = OmegaConf.merge(OmegaConf.structured(self.Options), raw)
+        except OmegaConfBaseException as err:
+            allowed = sorted(f.name for f in fields(self.Options))
+            key = getattr(err, "full_key", "?")
+            raise ConfigError(
+                f"task '{self.name}': bad option '{key}' ({str(err).splitlines()[0]}); allowed: {allowed}"
+            ) from err
+        return OmegaConf.to_object(merged)
+
+    # ------------------------------------------------------------------ data
+    @cached_property
+    def store(self) -> Store:
+        return open_store(self.cfg.data)
+
+    @cached_property
+    def keys(self) -> list[str]:
+        return select_keys(self.store, to_container(self.cfg.data.where), self.cfg.data.max_items)
+
+    def groups(self, store: Store, keys: list[str]) -> dict[str, str]:
+        """Item key -> split group (``data.split.by`` annotation; the key itself when missing)."""
+        by = self.cfg.data.split.by
+        return {k: str(store.value(k, by, default=k)) for k in keys}
+
+    def make_split(self) -> dict[str, list[str]]:
+        s = self.cfg.data.split
+        return split_groups(self.groups(self.store, self.keys), valid=s.valid, test=s.test, seed=s.seed)
+
+    @cached_property
+    def input(self) -> nn.Module:
+        from mir101.inputs import build_input
+
+        if not self.cfg.input:
+            raise ConfigError(f"task '{self.name}' needs an 'input' section (e.g. input: {{name: hcqt}})")
+        return build_input(to_container(self.cfg.input))
+
+    def features(self, store: Store) -> Any:
+        """The feature cache of a store for this task's input (built on first use)."""
+        from mir101.inputs import FeatureCache
+
+        return FeatureCache(store, self.input, dtype=self.cfg.data.feature_dtype)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Shape of one training patch (channels, freq, patch_frames), without the batch dim."""
+        c, f, _ = self.input.output_shape(self.input.hop_length * (self.cfg.data.patch_frames - 1))
+        return (c, f, self.cfg.data.patch_frames)
+
+    def test_stores(self) -> dict[str, tuple[Store, list[str]]]:
+        """Extra held-out stores (``data.test_stores``) with the keys to evaluate."""
+        out = {}
+        for name, node in (to_container(self.cfg.data.test_stores) or {}).items():
+            if not isinstance(node, Mapping):
+                raise ConfigError(f"data.test_stores.{name} must be a mapping with 'store' or 'corpus'")
+            store = open_store(node, where=f"data.test_stores.{name}")
+            keys = select_keys(store, node.get("where", to_container(self.cfg.data.where)))
+            out[name] = (store, keys)
+        return out
+
+    # ------------------------------------------------------------------ model
+    def build_model(self) -> nn.Module:
+        from mir101.models import build_model
+
+        if not self.cfg.model or "layers" not in self.cfg.model:
+            raise ConfigError(
+                "the config needs a 'model' section with a 'layers' list (or a path to a model YAML)"
+            )
+        return build_model(to_container(self.cfg.model.layers), self.input_shape)
+
+    # ------------------------------------------------------------------ to implement
+    def datamodule(self, split: Mapping[str, list[str]]) -> Any:
+        raise NotImplementedError
+
+    def system(self, model: nn.Module) -> Any:
+        raise NotImplementedError
+
+    def evaluate(self, model: nn.Module, split: Mapping[str, list[str]], run_dir: Path) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def predict(self, model: nn.Module, run_dir: Path, audio_path: Path, out_dir: Path) -> dict[str, Any]:
+        raise NotImplementedError(f"task '{self.name}' has no predict command")
+
+
+def load_audio(path: str | Path, sr: int) -> np.ndarray:
+    """Read an audio file as mono float32 at ``sr`` (stereo is mixed down, other rates resampled).
+
+    Raises:
+        AudioError: missing, unreadable, empty, silent-only NaN/inf or non-finite audio.
+    """
+    import soundfile as sf
+
+    from mir101.errors import AudioError
+
+    path = Path(path)
+    if not path.is_file():
+        raise AudioError(f"audio file not found: {path}")
+    try:
+        x, file_sr = sf.read(str(path), dtype="float32", always_2d=True)
+    except Exception as err:  # soundfile raises LibsndfileError / RuntimeError
+        raise AudioError(f"{path}: cannot read audio ({err})") from err
+    if x.shape[0] == 0:
+        raise AudioError(f"{path}: the audio is empty")
+    if x.shape[1] > 1:
+        log.info("%s: %d channels mixed down to mono", path, x.shape[1])
+    x = x.mean(axis=1)
+    if not np.all(np.isfinite(x)):
+        raise AudioError(f"{path}: the audio holds NaN or inf samples")
+    if file_sr != sr:
+        import librosa
+
+        log.info("%s: resampled from %d Hz to %d Hz", path, file_sr, sr)
+        x = librosa.resample(x, orig_sr=file_sr, target_sr=sr).astype(np.float32)
+    return x
+
+
+def device_of(model: nn.Module) -> torch.device:
+    p = next(model.parameters(), None)
+    return p.device if p is not None else torch.device("cpu")

@@ -1,0 +1,383 @@
+"""Multi-pitch estimation: which pitches sound in each frame (Bittner et al. 2017, deep salience).
+
+The model maps a (harmonic) CQT patch ``(batch, channels, freq, time)`` to a pitch *salience*
+``(batch, 1, freq, time)`` on the same log-frequency grid; the target is the pitch roll of the
+annotated notes (or f0 series) at the input's frame times and bins; the loss is binary
+cross-entropy. Evaluation picks peaks of the salience along frequency above a threshold chosen on
+the validation works, and scores them with ``mir_eval.multipitch`` (Precision, Recall, Accuracy
+and their chroma variants) on held-out works.
+
+References:
+    R. Bittner, B. McFee, J. Salamon, P. Li, J. P. Bello. "Deep Salience Representations for F0
+    Estimation in Polyphonic Music", ISMIR 2017.
+    G. Doras, P. Esling, G. Peeters. "On the use of U-Net for dominant melody estimation in
+    polyphonic music", MMRP 2019.
+
+Book page: ``book/multipitch.md``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from mir101.data.augment import FeatureAugment
+from mir101.data.datasets import PatchDataset
+from mir101.data.store import Store
+from mir101.data.targets import PitchGrid, pitch_roll_from_segments, pitch_roll_from_series
+from mir101.errors import AnnotationError, ConfigError
+from mir101.paradigms import Supervised, build_loss
+from mir101.tasks.base import TASKS, Task, device_of, load_audio
+from mir101.tasks.datamodule import SupervisedDataModule
+from mir101.utils.pitch import hz_to_midi, midi_to_hz
+
+__all__ = ["MultiPitch", "MultiPitchOptions", "pick_peaks", "salience_map", "mir_eval_multipitch"]
+
+log = logging.getLogger(__name__)
+
+#: thresholds tried on the validation works
+THRESHOLDS = tuple(np.round(np.arange(0.1, 0.91, 0.05), 2))
+
+
+@dataclass
+class MultiPitchOptions:
+    """Options of the ``multipitch`` task (the config's ``task`` section).
+
+    Args:
+        target: the annotation to learn: note segments (``pitchmidi``) or an f0 series
+            (``f0`` in Hz, ``f0multi`` in MIDI as the tutorial's Bach10 store).
+        pos_weight: BCE weight of active bins (few bins are active in a frame).
+        threshold: salience threshold; ``None`` chooses it on the validation works.
+        augment: feature augmentation (:class:`~mir101.data.augment.FeatureAugment` kwargs:
+            ``max_shift_bins``, ``envelope``, ``gain``, ``p``).
+        min_note_frames: shortest note (frames) kept when ``predict`` writes a MIDI file.
+        excerpt_seconds: length of the excerpt drawn in the report.
+    """
+
+    target: str = "pitchmidi"
+    pos_weight: float = 1.0
+    threshold: float | None = None
+    augment: dict[str, Any] = field(default_factory=dict)
+    min_note_frames: int = 3
+    excerpt_seconds: float = 12.0
+
+
+def pick_peaks(salience: np.ndarray, threshold: float) -> np.ndarray:
+    """Boolean mask (freq, time) of local maxima along frequency with salience >= threshold.
+
+    Examples:
+        >>> s = np.array([[0.1], [0.8], [0.7], [0.2], [0.6], [0.1]])
+        >>> np.flatnonzero(pick_peaks(s, 0.5)[:, 0]).tolist()
+        [1, 4]
+    """
+    s = salience
+    up = np.concatenate([np.zeros_like(s[:1]), s[:-1]], axis=0)
+    down = np.concatenate([s[1:], np.zeros_like(s[:1])], axis=0)
+    return (s >= threshold) & (s >= up) & (s > down)
+
+
+def _freq_lists(mask: np.ndarray, bin_hz: np.ndarray) -> list[np.ndarray]:
+    return [bin_hz[np.flatnonzero(mask[:, t])] for t in range(mask.shape[1])]
+
+
+def mir_eval_multipitch(
+    ref: list[tuple[np.ndarray, np.ndarray]], est: list[tuple[np.ndarray, np.ndarray]], bin_hz: np.ndarray
+) -> dict[str, float]:
+    """``mir_eval.multipitch.evaluate`` over several items, frames pooled (micro average).
+
+    Args:
+        ref, est: per item ``(times (frames,), active (freq, frames) bool)``; same times per item.
+        bin_hz: frequency of each bin.
+    """
+    import mir_eval
+
+    times, ref_f, est_f = [], [], []
+    offset = 0.0
+    for (t, r), (_t2, e) in zip(ref, est):
+        step = float(t[1] - t[0]) if len(t) > 1 else 0.01
+        times.append(t - t[0] + offset)
+        offset = times[-1][-1] + step if len(t) else offset
+        ref_f += _freq_lists(r, bin_hz)
+        est_f += _freq_lists(e, bin_hz)
+    all_t = np.concatenate(times)
+    scores = mir_eval.multipitch.evaluate(all_t, ref_f, all_t, est_f)
+    return {k: float(v) for k, v in scores.items()}
+
+
+@torch.no_grad()
+def salience_map(
+    model: nn.Module, features: np.ndarray, patch_frames: int, batch_size: int = 16
+) -> np.ndarray:
+    """Salience (freq, frames) in [0, 1] of a whole item, from overlapping patches.
+
+    Patches of ``patch_frames`` (the training length) with 50 % overlap; each frame averages the
+    predictions of the patches covering it, so the model always sees the context it was trained on.
+    """
+    model.eval()
+    c, f, n = features.shape
+    hop = max(patch_frames // 2, 1)
+    starts = list(range(0, max(n - patch_frames, 0) + 1, hop))
+    if starts[-1] + patch_frames < n:
+        starts.append(n - patch_frames)
+    padded = features if n >= patch_frames else np.pad(features, ((0, 0), (0, 0), (0, patch_frames - n)))
+    acc = np.zeros((f, max(n, patch_frames)), np.float32)
+    cnt = np.zeros(max(n, patch_frames), np.float32)
+    dev = device_of(model)
+    for i in range(0, len(starts), batch_size):
+        chunk = starts[i : i + batch_size]
+        x = torch.from_numpy(np.stack([padded[:, :, s : s + patch_frames] for s in chunk])).float().to(dev)
+        out = torch.sigmoid(model(x)).reshape(len(chunk), -1, f, patch_frames)[:, 0].cpu().numpy()
+        for s, o in zip(chunk, out):
+            acc[:, s : s + patch_frames] += o
+            cnt[s : s + patch_frames] += 1
+    return (acc / np.maximum(cnt, 1))[:, :n]
+
+
+@TASKS.register("multipitch")
+class MultiPitch(Task):
+    """Multi-pitch estimation task (see the module docstring)."""
+
+    name = "multipitch"
+    Options = MultiPitchOptions
+    monitor = ("val/f1", "max")
+
+    # ------------------------------------------------------------------ targets
+    @property
+    def grid(self) -> PitchGrid:
+        """The pitch axis of targets and outputs: the input's own frequency bins."""
+        midi = hz_to_midi(self.input.frequencies())
+        bps = int(round(1.0 / float(np.median(np.diff(midi))))) if len(midi) > 1 else 1
+        return PitchGrid(
+            fmin_midi=float(np.round(midi[0] * bps) / bps), n_bins=len(midi), bins_per_semitone=bps
+        )
+
+    def target(self, store: Store, key: str, frame_times: np.ndarray) -> np.ndarray:
+        """Pitch roll (freq, frames) of an item at the given frame times."""
+        name = self.options.target
+        entry = store.entry(key)
+        if name not in entry:
+            raise AnnotationError(
+                f"{store.pyjama_path}: item '{key}' has no '{name}' annotation (task.target)"
+            )
+        from mir101.data.pyjama import annotation_kind
+
+        if annotation_kind(entry[name]) == "segment":
+            return pitch_roll_from_segments(store.segments(key, name), frame_times, self.grid)
+        return pitch_roll_from_series(store.series(key, name), frame_times, self.grid)
+
+    # ------------------------------------------------------------------ training
+    def datamodule(self, split: dict[str, list[str]]) -> SupervisedDataModule:
+        cache = self.features(self.store)
+        d = self.cfg.data
+
+        def dataset(keys: list[str], augment: bool) -> PatchDataset:
+            return PatchDataset(
+                keys,
+                features=cache,
+                targets=lambda k: self.target(self.store, k, cache.frame_times(k)),
+                n_frames=cache.n_frames,
+                patch_frames=d.patch_frames,
+                hop_frames=d.patch_hop_frames,
+                transform=FeatureAugment(**self.options.augment)
+                if augment and self.options.augment
+                else None,
+            )
+
+        if not split["train"]:
+            raise ConfigError("the split leaves no training items: lower data.split.valid / data.split.test")
+        return SupervisedDataModule(
+            dataset(split["train"], augment=True),
+            dataset(split["valid"], augment=False) if split["valid"] else None,
+            batch_size=d.batch_size,
+            num_workers=d.num_workers,
+            seed=self.cfg.trainer.seed,
+        )
+
+    def system(self, model: nn.Module) -> Supervised:
+        from torchmetrics import MetricCollection
+        from torchmetrics.classification import BinaryF1Score
+
+        n_bins = self.grid.n_bins
+        return Supervised(
+            model,
+            build_loss("bce", pos_weight=self.options.pos_weight),
+            optim=dict(self.cfg.optim),
+            metrics=MetricCollection({"f1": BinaryF1Score()}),
+            output_transform=lambda out: out.reshape(out.shape[0], n_bins, out.shape[-1]),
+            metric_transform=lambda out, y: (torch.sigmoid(out).flatten(), y.flatten().long()),
+        )
+
+    def build_model(self) -> nn.Module:
+        model = super().build_model()
+        out = tuple(model.output_shape)
+        if int(np.prod(out)) != self.grid.n_bins * self.input_shape[-1]:
+            raise ConfigError(
+                f"a multipitch model must output (1, freq={self.grid.n_bins}, time={self.input_shape[-1]}) "
+                f"for an input of {self.input_shape}; this model outputs {out}"
+            )
+        return model
+
+    # ------------------------------------------------------------------ evaluation
+    def _saliences(
+        self, model: nn.Module, store: Store, keys: list[str]
+    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        cache = self.features(store)
+        out = []
+        for key in keys:
+            feats = np.asarray(cache(key), dtype=np.float32)
+            times = cache.frame_times(key)
+            sal = salience_map(model, feats, self.cfg.data.patch_frames)
+            out.append((times, sal, self.target(store, key, times) > 0.5))
+        return out
+
+    def _score(
+        self, items: list[tuple[np.ndarray, np.ndarray, np.ndarray]], threshold: float
+    ) -> dict[str, float]:
+        bin_hz = midi_to_hz(self.grid.midi())
+        ref = [(t, truth) for t, _s, truth in items]
+        est = [(t, pick_peaks(s, threshold)) for t, s, _ in items]
+        return mir_eval_multipitch(ref, est, bin_hz)
+
+    def choose_threshold(self, model: nn.Module, keys: list[str]) -> tuple[float, dict[float, float]]:
+        """The threshold maximising mir_eval Accuracy on the validation works."""
+        if self.options.threshold is not None:
+            return float(self.options.threshold), {}
+        if not keys:
+            log.warning("no validation items: threshold 0.5")
+            return 0.5, {}
+        items = self._saliences(model, self.store, keys)
+        curve = {float(th): self._score(items, th)["Accuracy"] for th in THRESHOLDS}
+        best = max(curve, key=lambda th: (curve[th], -abs(th - 0.5)))
+        return best, curve
+
+    def evaluate(self, model: nn.Module, split: dict[str, list[str]], run_dir: Path) -> dict[str, Any]:
+        from mir101.tasks.reports import multipitch_report
+
+        model = model.cpu().eval()
+        threshold, curve = self.choose_threshold(model, split["valid"])
+        results: dict[str, Any] = {"threshold": threshold, "validation_accuracy_by_threshold": curve}
+        sets: dict[str, tuple[Store, list[str]]] = {"test": (self.store, split["test"])}
+        test_groups = {self.groups(self.store, split["test"])[k] for k in split["test"]}
+        for name, (store, keys) in self.test_stores().items():
+            held = [k for k in keys if self.groups(store, [k])[k] in test_groups]
+            sets[name] = (store, held or keys)
+        examples = {}
+        for name, (store, keys) in sets.items():
+            if not keys:
+                log.warning("no items to evaluate in '%s'", name)
+                continue
+            items = self._saliences(model, store, keys)
+            scores = self._score(items, threshold)
+            audio_s = float(sum(store.duration(k) for k in keys))
+            scores.update({"items": len(keys), "audio_seconds": round(audio_s, 1)})
+            results[name] = scores
+            examples[name] = (keys[0], items[0])
+            log.info(
+                "%s: Accuracy %.3f  P %.3f  R %.3f (%d items)",
+                name,
+                scores["Accuracy"],
+                scores["Precision"],
+                scores["Recall"],
+                len(keys),
+            )
+        results["speed"] = self._speed(model, self.store, split["test"][:2])
+        multipitch_report(self, run_dir, results, examples, threshold)
+        return results
+
+    def _speed(self, model: nn.Module, store: Store, keys: list[str]) -> dict[str, float]:
+        """End-to-end inference speed (features + model + peaks), in seconds of audio per second."""
+        if not keys:
+            return {}
+        total_audio = total_time = 0.0
+        for key in keys:
+            audio, sr = store.audio(key)
+            t0 = time.perf_counter()
+            self.transcribe(model, audio)
+            total_time += time.perf_counter() - t0
+            total_audio += len(audio) / sr
+        return {"audio_s_per_s": round(total_audio / total_time, 1), "threads": torch.get_num_threads()}
+
+    # ------------------------------------------------------------------ prediction
+    def transcribe(
+        self, model: nn.Module, audio: np.ndarray, threshold: float = 0.5
+    ) -> dict[str, np.ndarray]:
+        """Salience, active bins and frame times of a mono waveform at the input's sample rate."""
+        with torch.no_grad():
+            feats = self.input(torch.from_numpy(np.asarray(audio, np.float32))[None])[0].numpy()
+        sal = salience_map(model, feats, self.cfg.data.patch_frames)
+        return {
+            "times": self.input.frame_times(sal.shape[1]),
+            "salience": sal,
+            "active": pick_peaks(sal, threshold),
+        }
+
+    def predict(self, model: nn.Module, run_dir: Path, audio_path: Path, out_dir: Path) -> dict[str, Any]:
+        """Write frame-level pitches (CSV, mir_eval's multipitch format), notes (MIDI) and a piano roll."""
+        import json
+
+        from mir101.viz.multipitch import plot_pianoroll
+
+        metrics_path = run_dir / "metrics.json"
+        threshold = (
+            json.loads(metrics_path.read_text()).get("threshold", 0.5) if metrics_path.is_file() else 0.5
+        )
+        audio = load_audio(audio_path, int(self.input.sr))
+        if len(audio) < self.input.hop_length:
+            from mir101.errors import AudioError
+
+            raise AudioError(
+                f"{audio_path}: {len(audio)} samples is shorter than one frame ({self.input.hop_length})"
+            )
+        res = self.transcribe(model, audio, threshold)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        stem = Path(audio_path).stem
+        bin_hz = midi_to_hz(self.grid.midi())
+        csv_path = out_dir / f"{stem}.pitches.csv"
+        with csv_path.open("w") as fid:
+            for t, col in zip(res["times"], res["active"].T):
+                fid.write("\t".join([f"{t:.4f}"] + [f"{f:.2f}" for f in bin_hz[np.flatnonzero(col)]]) + "\n")
+        notes = frames_to_notes(res["active"], res["times"], self.grid, self.options.min_note_frames)
+        midi_path = out_dir / f"{stem}.mid"
+        write_midi(notes, midi_path)
+        png = out_dir / f"{stem}.pianoroll.png"
+        plot_pianoroll(res["salience"], res["active"], res["times"], self.grid.midi(), png, title=stem)
+        return {
+            "pitches_csv": str(csv_path),
+            "midi": str(midi_path),
+            "plot": str(png),
+            "notes": len(notes),
+            "threshold": threshold,
+        }
+
+
+def frames_to_notes(
+    active: np.ndarray, times: np.ndarray, grid: PitchGrid, min_frames: int = 3
+) -> list[tuple[float, float, int]]:
+    """Notes ``(start s, end s, midi)`` from runs of active frames, pooled to semitones."""
+    midi = np.rint(grid.midi()).astype(int)
+    hop = float(times[1] - times[0]) if len(times) > 1 else 0.0
+    notes = []
+    for m in np.unique(midi):
+        on = active[midi == m].any(axis=0).astype(np.int8)
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], on, [0]])))
+        for s, e in zip(edges[::2], edges[1::2]):
+            if e - s >= min_frames:
+                notes.append((float(times[s]), float(times[e - 1] + hop), int(m)))
+    return sorted(notes)
+
+
+def write_midi(notes: list[tuple[float, float, int]], path: Path, program: int = 0) -> None:
+    import pretty_midi
+
+    pm = pretty_midi.PrettyMIDI()
+    inst = pretty_midi.Instrument(program=program)
+    inst.notes = [pretty_midi.Note(velocity=90, pitch=m, start=s, end=e) for s, e, m in notes]
+    pm.instruments.append(inst)
+    pm.write(str(path))

@@ -1,0 +1,101 @@
+"""A tiny polyphonic store (harmonic tones in 3-note chords) and tiny configs for task tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from mir101.data.store import StoreWriter
+
+SR = 22050
+
+
+def _tone(midi: float, n: int, rng: np.random.Generator) -> np.ndarray:
+    t = np.arange(n) / SR
+    f0 = 440.0 * 2 ** ((midi - 69) / 12)
+    amps = 0.6 ** np.arange(5) * rng.uniform(0.5, 1.0, 5)
+    x = sum(a * np.sin(2 * np.pi * f0 * (h + 1) * t) for h, a in enumerate(amps) if f0 * (h + 1) < SR / 2)
+    env = np.minimum(1.0, np.linspace(0, 40, n)) * np.exp(-np.linspace(0, 2, n))
+    return (0.15 * x * env).astype(np.float32)
+
+
+def make_chord_store(path: Path, n_items: int = 10, seconds: float = 3.0, seed: int = 0) -> Path:
+    """Items of random 3-note chords (MIDI 48-76), 0.5 s each, annotated as ``pitchmidi``."""
+    rng = np.random.default_rng(seed)
+    with StoreWriter(path) as w:
+        for i in range(n_items):
+            audio = np.zeros(int(seconds * SR), np.float32)
+            notes = []
+            for s in range(int(seconds / 0.5)):
+                for m in rng.choice(np.arange(48, 77), 3, replace=False):
+                    a = int(s * 0.5 * SR)
+                    audio[a : a + SR // 2] += _tone(m, SR // 2, rng)
+                    notes.append({"value": int(m), "time": s * 0.5, "duration": 0.5})
+            w.add(
+                f"item{i}",
+                audio,
+                SR,
+                {"pitchmidi": notes, "work_id": [{"value": f"w{i}"}], "role": [{"value": "mix"}]},
+            )
+    return path
+
+
+@pytest.fixture(scope="session")
+def chord_store(tmp_path_factory) -> Path:
+    return make_chord_store(tmp_path_factory.mktemp("chords") / "chords")
+
+
+#: a small, fast multi-pitch setting: 4 octaves of HCQT at 1 bin per semitone
+TINY_INPUT = {
+    "name": "hcqt",
+    "fmin": 65.41,
+    "n_octaves": 4,
+    "bins_per_semitone": 1,
+    "harmonics": [1, 2, 3],
+    "hop_length": 512,
+}
+TINY_MODEL = [
+    {"batchnorm2d": {}},
+    {"conv2d": {"out_channels": 8, "kernel_size": [5, 3], "padding": "same"}},
+    "relu",
+    {"conv2d": {"out_channels": 8, "kernel_size": [13, 3], "padding": "same"}},
+    "relu",
+    {"conv2d": {"out_channels": 1, "kernel_size": [1, 1]}},
+]
+
+
+def _write_config(path: Path, store: Path, run_dir: Path, **sections) -> Path:
+    cfg = {
+        "task": {"name": "multipitch", "pos_weight": 3.0},
+        "data": {
+            "store": str(store),
+            "patch_frames": 32,
+            "patch_hop_frames": 16,
+            "batch_size": 8,
+            "split": {"valid": 0.2, "test": 0.2},
+        },
+        "input": dict(TINY_INPUT),
+        "model": {"layers": TINY_MODEL},
+        "optim": {"lr": 0.01},
+        "trainer": {
+            "max_epochs": 4,
+            "patience": 0,
+            "accelerator": "cpu",
+            "enable_progress_bar": False,
+            "log_every_n_steps": 1,
+        },
+        "run_dir": str(run_dir),
+    }
+    for k, v in sections.items():
+        cfg[k] = {**cfg.get(k, {}), **v} if isinstance(v, dict) else v
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+@pytest.fixture
+def write_config():
+    """``write_config(path, store, run_dir, **sections)`` writes a tiny multipitch experiment."""
+    return _write_config

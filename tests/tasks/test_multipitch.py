@@ -1,0 +1,132 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from mir101.cli import main
+from mir101.config import load_config
+from mir101.errors import CheckpointError, ConfigError
+from mir101.tasks.multipitch import frames_to_notes, pick_peaks
+from mir101.tasks.runner import evaluate_run, load_run, make_task, train
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "multipitch"
+
+
+def test_training_beats_an_untrained_model(chord_store, tmp_path, write_config):
+    """A real learning signal: mir_eval Accuracy on held-out items rises above the untrained net's."""
+    cfg_path = write_config(tmp_path / "exp.yaml", chord_store, tmp_path / "run")
+    trained = train(cfg_path)
+    untrained_cfg = write_config(
+        tmp_path / "u.yaml", chord_store, tmp_path / "untrained", trainer={"max_steps": 1, "max_epochs": 1}
+    )
+    cfg = load_config(untrained_cfg, ["optim.lr=1e-9"])
+    untrained = train(cfg)
+    acc, acc0 = trained.metrics["test"]["Accuracy"], untrained.metrics["test"]["Accuracy"]
+    assert acc > acc0 + 0.1, (acc, acc0)
+    run = trained.run_dir
+    for name in (
+        "config.yaml",
+        "split.json",
+        "model.pt",
+        "metrics.json",
+        "report.md",
+        "logs/metrics.csv",
+        "checkpoints/last.ckpt",
+    ):
+        assert (run / name).is_file(), name
+    assert "figures/salience_test.png" in (run / "report.md").read_text()
+    # evaluate again from the folder alone: the same numbers
+    again = evaluate_run(run)
+    assert again["test"]["Accuracy"] == pytest.approx(acc)
+
+
+def test_rerun_gives_the_same_metrics(chord_store, tmp_path, write_config):
+    a = train(write_config(tmp_path / "a.yaml", chord_store, tmp_path / "a", trainer={"max_epochs": 1}))
+    b = train(write_config(tmp_path / "b.yaml", chord_store, tmp_path / "b", trainer={"max_epochs": 1}))
+    assert a.metrics["test"] == b.metrics["test"]
+
+
+def test_predict_writes_csv_midi_and_plot(chord_store, tmp_path, write_config):
+    run = train(
+        write_config(tmp_path / "e.yaml", chord_store, tmp_path / "run", trainer={"max_epochs": 2})
+    ).run_dir
+    from mir101.data.store import Store
+
+    audio, sr = Store(chord_store).audio("item0")
+    wav = tmp_path / "song.wav"
+    sf.write(wav, np.stack([audio, audio], 1), sr)  # stereo: mixed down
+    assert main(["predict", "multipitch", str(run), str(wav), "--out", str(tmp_path / "out")]) == 0
+    rows = (tmp_path / "out" / "song.pitches.csv").read_text().strip().splitlines()
+    assert len(rows) > 100 and all(float(r.split("\t")[0]) >= 0 for r in rows)
+    assert (tmp_path / "out" / "song.mid").stat().st_size > 0 and (
+        tmp_path / "out" / "song.pianoroll.png"
+    ).is_file()
+
+
+def test_peaks_and_notes():
+    sal = np.zeros((10, 6))
+    sal[3, 1:5] = 0.9
+    sal[4, 1:5] = 0.6  # shoulder of the same peak: not a second pitch
+    act = pick_peaks(sal, 0.5)
+    assert np.argwhere(act)[:, 0].tolist() == [3, 3, 3, 3]
+    from mir101.data.targets import PitchGrid
+
+    notes = frames_to_notes(act, np.arange(6) * 0.1, PitchGrid(60, 10), min_frames=2)
+    assert notes == [(pytest.approx(0.1), pytest.approx(0.5), 63)]
+
+
+@pytest.mark.parametrize("row", sorted(p.name for p in CONFIGS.glob("*.yaml") if p.name != "base.yaml"))
+def test_every_row_config_builds_and_trains_a_few_steps(row, chord_store, tmp_path, write_config):
+    """Each configs/multipitch row: its model and input build and train a step on a tiny store."""
+    overrides = [
+        f"data.store={chord_store}",
+        "data.corpus=null",
+        "data.where={}",
+        "data.test_stores={}",
+        "trainer.max_steps=1",
+        "data.batch_size=2",
+        "data.patch_frames=16",
+        "trainer.max_epochs=1",
+        "trainer.enable_progress_bar=false",
+        "trainer.accelerator=cpu",
+        "trainer.limit_val_batches=1",
+        f"run_dir={tmp_path / 'run'}",
+        "data.split.by=filepath",
+        "data.split.valid=0.2",
+        "data.split.test=0.2",
+        "task.target=pitchmidi",  # the Bach10 row learns f0multi, which the tiny store lacks
+    ]
+    cfg = load_config(CONFIGS / row, overrides)
+    task = make_task(cfg)
+    model = task.build_model()
+    assert tuple(model.output_shape)[-2:] == (task.grid.n_bins, cfg.data.patch_frames)
+    result = train(cfg, evaluate=False)
+    assert (result.run_dir / "model.pt").is_file()
+
+
+def test_bad_runs_and_models(chord_store, tmp_path, write_config):
+    with pytest.raises(CheckpointError, match="not a run folder"):
+        load_run(tmp_path)
+    bad = write_config(
+        tmp_path / "b.yaml",
+        chord_store,
+        tmp_path / "r",
+        model={"layers": [{"conv2d": {"out_channels": 2, "kernel_size": 1}}]},
+    )
+    with pytest.raises(ConfigError, match="must output"):
+        make_task(load_config(bad)).build_model()
+    run = train(
+        write_config(
+            tmp_path / "c.yaml", chord_store, tmp_path / "c", trainer={"max_steps": 1, "max_epochs": 1}
+        )
+    ).run_dir
+    cfg = (run / "config.yaml").read_text().replace("out_channels: 8", "out_channels: 6")
+    (run / "config.yaml").write_text(cfg)
+    with pytest.raises(CheckpointError, match="do not fit the model"):
+        load_run(run)
+    (run / "model.pt").write_bytes(b"garbage")
+    with pytest.raises(CheckpointError, match="cannot load"):
+        load_run(run)
+    assert json.loads((run / "metrics.json").read_text())["test"]["items"] >= 1
