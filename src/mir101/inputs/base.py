@@ -44,6 +44,7 @@ def as_batch(x: Tensor | np.ndarray, name: str = "input", dtype: torch.dtype = t
         torch.Size([4, 1, 100])
     """
     x = torch.as_tensor(x)
+    received = tuple(x.shape)
     if x.ndim == 1:
         x = x[None, None]
     elif x.ndim == 2:
@@ -51,10 +52,10 @@ def as_batch(x: Tensor | np.ndarray, name: str = "input", dtype: torch.dtype = t
     elif not (x.ndim == 3 and x.shape[1] == 1):
         raise ShapeError(
             f"{name} expects audio of shape (samples,), (batch, samples) or (batch, 1, samples); "
-            f"got shape {tuple(x.shape)}" + (" (mix the channels down to mono first)" if x.ndim == 3 else "")
+            f"got shape {received}" + (" (mix the channels down to mono first)" if x.ndim == 3 else "")
         )
     if x.shape[-1] == 0:
-        raise ShapeError(f"{name} got empty audio of shape {tuple(x.shape)}")
+        raise ShapeError(f"{name} got empty audio of shape {received}")
     if x.is_complex():
         raise ShapeError(f"{name} expects real audio, got dtype {x.dtype}")
     return x.to(dtype)
@@ -65,7 +66,8 @@ def compress(x: Tensor, log: str | None, log_gain: float = LOG_GAIN, power: floa
 
     - ``None``: ``x`` unchanged;
     - ``"log1p"``: ``log(1 + log_gain · x)``, the tutorial's compression (finite at 0, smooth gradient);
-    - ``"db"``: ``(10 · power) · log10(max(x, amin))`` with ``amin = 1e-10 ** (power / 2)``, i.e.
+    - ``"db"``: ``(20 / power) · log10(max(x, 1e-5 ** power))`` (10 log10 of a power, 20 log10 of a
+      magnitude), i.e.
       :func:`librosa.power_to_db` / :func:`librosa.amplitude_to_db` with ``ref=1`` and ``top_db=None``
       (no clipping relative to the maximum, so that each frame does not depend on the batch).
     """
@@ -74,8 +76,7 @@ def compress(x: Tensor, log: str | None, log_gain: float = LOG_GAIN, power: floa
     if log == "log1p":
         return torch.log1p(log_gain * x)
     if log == "db":
-        amin = 1e-10 ** (power / 2.0)
-        return (10.0 * power) * torch.log10(torch.clamp(x, min=amin))
+        return (20.0 / power) * torch.log10(torch.clamp(x, min=1e-5**power))
     raise ParameterError(f"log={log!r} must be one of {list(LOG_CHOICES)}")
 
 

@@ -47,13 +47,16 @@ def halfband_kernel(half_width: int = 16, beta: float = 12.0) -> np.ndarray:
 
 
 def decimate2(x: Tensor, kernel: Tensor) -> Tensor:
-    """Low-pass then keep one sample in two: ``(..., 1, n) -> (..., 1, ceil(n / 2))``.
+    """Low-pass then keep one sample in two: ``(..., 1, n) -> (..., 1, (n - 1 + p) // 2 + 1)``.
 
-    Output sample ``m`` is centred on input sample ``2 m`` (zero phase, zeros beyond the edges),
-    so that frame centres keep their time. ``kernel`` is ``(1, 1, taps)`` with an odd number of taps.
+    Output sample ``m`` is centred on input sample ``2 m`` (zero phase; the input is zero beyond its
+    edges), so that frame centres keep their time. ``kernel`` is ``(1, 1, 2 p + 1)``. The output
+    keeps the filter's tail (``p / 2`` samples past ``n / 2``): cutting it would lose the end of the
+    signal for the octaves below, and a signal would not give the same features alone and
+    zero-padded in a batch.
     """
     pad = kernel.shape[-1] // 2
-    return F.conv1d(F.pad(x, (pad, pad)), kernel, stride=2)
+    return F.conv1d(F.pad(x, (pad, 2 * pad)), kernel, stride=2)
 
 
 def resample(
