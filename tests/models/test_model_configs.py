@@ -24,6 +24,7 @@ SMALLER = {
     "cover_move": (1, 12, 200),
 }
 MULTIPITCH = ("deep_salience", "unet")
+README = (ROOT / "configs" / "models" / "README.md").read_text()
 
 
 def test_the_tutorial_networks_are_there():
@@ -49,6 +50,10 @@ def test_builds_and_trains_one_step(path):
     assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
     if path.stem.startswith(MULTIPITCH):  # salience logits on the input's grid
         assert model.output_shape == (1, *shape[1:])
+    # configs/models/README.md lists the network with its parameter count
+    row = next((line for line in README.splitlines() if line.startswith(f"| `{path.name}`")), None)
+    assert row is not None, f"{path.name} is missing from configs/models/README.md"
+    assert f"{sum(p.numel() for p in model.parameters()):,}" in row
 
 
 def _params(name: str) -> int:

@@ -129,6 +129,7 @@ def register(groups: dict[str, argparse._SubParsersAction]) -> None:
     model = groups["root"].add_parser(
         "model", help="show networks built from YAML layer lists", description="show networks built from YAML"
     )
+    model.set_defaults(func=lambda args: model.print_help() or 2)  # `mir101 model` alone: its own help
     sub = model.add_subparsers(dest="model_command", metavar="ACTION")
     p = add_command(sub, "show", _show, "each layer's output shape, parameters and MACs, and the totals")
     p.add_argument(

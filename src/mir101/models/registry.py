@@ -19,13 +19,14 @@ from torch import nn
 import mir101.bricks as B
 from mir101.utils.registry import Registry
 
-__all__ = ["LayerSpec", "LAYERS", "layer_names", "SKIP_OPS", "IMAGE", "SIGNAL", "SEQUENCE", "ANY"]
+__all__ = ["LayerSpec", "LAYERS", "layer_names", "SKIP_OPS", "IMAGE", "SIGNAL", "SEQUENCE", "FEATURES", "ANY"]
 
 #: input layouts, in words, for error messages
 IMAGE = "(batch, channels, freq, time)"
 SIGNAL = "(batch, channels, time)"
 SEQUENCE = "(batch, time, features)"
-ANY = "(batch, ..., features)"
+ANY = "(batch, ...)"
+FEATURES = "(batch, ..., features)"
 
 #: the special items of a layer list: keep a tensor, concatenate it on channels, or add it
 SKIP_OPS = ("store", "concat", "add")
@@ -88,8 +89,8 @@ _add(
     ndim=(4,),
 )
 _add("groupnorm", nn.GroupNorm, infer={"num_channels": 1}, layout="(batch, channels, ...)")
-_add("layernorm", nn.LayerNorm, infer={"normalized_shape": -1})
-_add("linear", nn.Linear, infer={"in_features": -1})
+_add("layernorm", nn.LayerNorm, infer={"normalized_shape": -1}, layout=FEATURES)
+_add("linear", nn.Linear, infer={"in_features": -1}, layout=FEATURES)
 _add("dropout", nn.Dropout)
 _add("dropout1d", nn.Dropout1d, layout=SIGNAL, ndim=(3,))
 _add("dropout2d", nn.Dropout2d, layout=IMAGE, ndim=(4,))
@@ -141,7 +142,7 @@ _add("bottleneckblock", B.BottleneckBlock, **_channels(layout=IMAGE, ndim=(4,)))
 _add("convnextblock", B.ConvNeXtBlock, infer={"channels": 1}, layout=IMAGE, ndim=(4,))
 _add("droppath", B.DropPath)
 _add("channelnorm", B.ChannelNorm, infer={"num_channels": 1}, layout="(batch, channels, ...)")
-_add("mlp", B.MLP, infer={"in_features": -1})
+_add("mlp", B.MLP, infer={"in_features": -1}, layout=FEATURES)
 for _cell in ("lstm", "gru", "rnn"):
     _add(_cell, partial(B.Recurrent, cell=_cell), infer={"input_size": -1}, layout=SEQUENCE, ndim=(3,))
 _add("recurrent", B.Recurrent, infer={"input_size": -1}, layout=SEQUENCE, ndim=(3,))
@@ -154,8 +155,8 @@ _add("sinusoidalpositions", B.SinusoidalPositions, infer={"d_model": -1}, layout
 _add("learnedpositions", B.LearnedPositions, infer={"d_model": -1}, layout=SEQUENCE, ndim=(3,))
 
 # ---------------------------------------------------------------- bricks: pooling
-_add(("globalmeanpool", "mean"), B.GlobalMeanPool)
-_add(("globalmaxpool", "max"), B.GlobalMaxPool)
+_add(("globalmeanpool", "mean"), B.GlobalMeanPool, layout="(batch, channels, ..., time)")
+_add(("globalmaxpool", "max"), B.GlobalMaxPool, layout="(batch, channels, ..., time)")
 _add(
     "attentionpool",
     B.AttentionPool,
@@ -163,7 +164,7 @@ _add(
     layout="(batch, channels, [freq,] time)",
     ndim=(3, 4),
 )
-_add("autopool", B.AutoPool)
+_add("autopool", B.AutoPool, layout="(batch, channels, ..., time)")
 _add("splitattentionpool", B.SplitAttentionPool, layout="(batch, 2 * channels, [freq,] time)", ndim=(3, 4))
 _add(
     ("timedistributedbatchnorm", "batchnorm1dt"),
