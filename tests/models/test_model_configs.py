@@ -122,3 +122,13 @@ def test_model_layers_lists_names(capsys):
     assert main(["model", "layers"]) == 0
     out = capsys.readouterr().out
     assert "conv2d" in out and "[in_channels]" in out and "{concat: NAME}" in out
+
+
+@pytest.mark.parametrize(
+    "name,shape", [("tagging_waveform_sincnet", (1, 4000)), ("chord_conv_bilstm", (1, 72, 32))]
+)
+def test_torch_export_matches_eager(name, shape):
+    model = build_model(load_yaml(ROOT / f"configs/models/{name}.yaml"), shape).eval()
+    x = torch.randn(2, *shape)
+    exported = torch.export.export(model, (x,)).module()
+    torch.testing.assert_close(exported(x), model(x))
