@@ -5,6 +5,7 @@ Book page: ``book/inputs.md``.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -149,7 +150,7 @@ class FeatureCache:
             "caching %s features of %d items into %s", type(self.input).__name__, len(self.keys), self.path
         )
         self.close()
-        module = self.input.to(self.device).eval()
+        module = copy.deepcopy(self.input).to(self.device)  # the caller's module stays where it is
         with atomic_path(self.path) as tmp, h5py.File(tmp, "w") as f:
             f.attrs["cache_id"] = self.id
             f.attrs["identity"] = json.dumps(self.identity(), default=str)

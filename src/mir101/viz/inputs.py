@@ -19,8 +19,6 @@ if TYPE_CHECKING:
 
 __all__ = ["plot_input"]
 
-_PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
-
 
 def plot_input(
     features: np.ndarray | torch.Tensor,
@@ -51,16 +49,14 @@ def plot_input(
     import matplotlib.pyplot as plt
 
     x = features.detach().cpu().numpy() if hasattr(features, "detach") else np.asarray(features)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(8, 3.5))
+    received = tuple(x.shape)
     name = type(input_module).__name__
 
     if isinstance(input_module, Waveform):
-        x = x.reshape(-1) if x.size == x.shape[-1] else None
-        if x is None:
-            raise ShapeError(
-                f"plot_input: a waveform must be (samples,) or (1, samples), got {features.shape}"
-            )
+        if x.size != x.shape[-1]:
+            raise ShapeError(f"plot_input: a waveform must be (samples,) or (1, samples), got {received}")
+        x = x.reshape(-1)
+        ax = ax if ax is not None else plt.subplots(figsize=(8, 3.5))[1]
         ax.plot(input_module.frame_times(len(x)), x, linewidth=0.6)
         ax.set(xlabel="time (s)", ylabel="amplitude", title=title or name)
         ax.set_xlim(0, len(x) / input_module.sr)
@@ -73,10 +69,11 @@ def plot_input(
     if x.ndim != 3 or x.shape[1] != input_module.n_bins:
         raise ShapeError(
             f"plot_input: expected ({input_module.n_channels}, {input_module.n_bins}, frames) "
-            f"from {name}, got shape {tuple(x.shape)}"
+            f"from {name}, got shape {received}"
         )
     if not 0 <= channel < x.shape[0]:
         raise ShapeError(f"plot_input: channel={channel} out of range for {x.shape[0]} channel(s)")
+    ax = ax if ax is not None else plt.subplots(figsize=(8, 3.5))[1]
     image = x[channel]
     times = input_module.frame_times(image.shape[-1])
     step = 1.0 / input_module.frame_rate
@@ -90,7 +87,8 @@ def plot_input(
         name = f"{name}, harmonic {input_module.harmonics[channel]:g}"
     if isinstance(input_module, Chroma):
         ticks = np.arange(input_module.n_chroma)
-        labels = [_PITCH_CLASSES[int(round(p)) % 12] if float(p).is_integer() else "" for p in freqs]
+        # pitch classes: the name of the note without its octave (60 = C4 -> "C"); quarter tones unnamed
+        labels = [note_name(60 + p).rstrip("0123456789") if float(p).is_integer() else "" for p in freqs]
         ax.set_ylabel("pitch class")
     elif isinstance(input_module, (CQT, HarmonicCQT)):
         midi = hz_to_midi(freqs)
