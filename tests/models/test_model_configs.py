@@ -24,6 +24,11 @@ SMALLER = {
     "unet_multipitch": (6, 72, 16),
     "cover_move": (1, 12, 200),
 }
+# one training step of every network; the fully convolutional ones on a small patch too
+TRAIN_SHAPES = {
+    **SMALLER,
+    **{p.stem: (6, 72, 16) for p in CONFIGS if p.stem.startswith(("deep_salience", "unet"))},
+}
 MULTIPITCH = ("deep_salience", "unet")
 README = (ROOT / "configs" / "models" / "README.md").read_text()
 
@@ -41,7 +46,7 @@ def test_the_tutorial_networks_are_there():
 def test_builds_and_trains_one_step(path):
     torch.manual_seed(0)
     config = load_yaml(path)
-    shape = SMALLER.get(path.stem, tuple(config["input_shape"]))
+    shape = TRAIN_SHAPES.get(path.stem, tuple(config["input_shape"]))
     model = build_model(config, shape)
     x = torch.randn(2, *shape, requires_grad=True)
     y = model(x)
