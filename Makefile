@@ -10,7 +10,7 @@ STAMP := $(VENV)/.mir101-installed
 # PyTorch CPU index so that a fresh laptop does not pull a multi-GB CUDA build.
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: venv demo test lint book bench clean-venv
+.PHONY: venv demo soundfonts test lint book bench clean-venv
 
 venv: $(STAMP)
 
@@ -24,7 +24,18 @@ $(STAMP): pyproject.toml
 	@$(PIP) install -q -e '.[dev,book]'
 	@touch $(STAMP)
 
-demo: $(STAMP)
+# A second General-MIDI SoundFont (Debian's FluidR3) lets the demo also score the held-out works
+# rendered with timbres never heard in training. Fetched without root through `apt-get download`
+# when it is not installed; the demo runs without it if apt is not available.
+SF_DIR := .cache/soundfonts
+soundfonts:
+	@if [ ! -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] && [ ! -f $(SF_DIR)/FluidR3_GM.sf2 ] && command -v apt-get >/dev/null; then \
+	  echo "fetching Debian's fluid-soundfont-gm (FluidR3_GM.sf2, 120 MB) into $(SF_DIR)"; \
+	  mkdir -p $(SF_DIR)/tmp && cd $(SF_DIR)/tmp && apt-get download fluid-soundfont-gm >/dev/null 2>&1 \
+	  && dpkg-deb -x fluid-soundfont-gm_*.deb x && cp x/usr/share/sounds/sf2/FluidR3_GM.sf2 ..; \
+	  cd - >/dev/null; rm -rf $(SF_DIR)/tmp; fi; true
+
+demo: $(STAMP) soundfonts
 	$(VENV)/bin/mir101 quickstart
 
 lint: $(STAMP)

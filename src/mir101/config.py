@@ -98,6 +98,7 @@ class TrainerConfig:
 
     max_epochs: int = 20
     max_steps: int = -1
+    max_time: str | None = None
     accelerator: str = "auto"
     devices: Any = 1
     strategy: str = "auto"

@@ -106,6 +106,7 @@ def _trainer(cfg: DictConfig, run_dir: Path, monitor: str, mode: str) -> L.Train
         for k in (
             "max_epochs",
             "max_steps",
+            "max_time",
             "accelerator",
             "devices",
             "strategy",
