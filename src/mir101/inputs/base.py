@@ -27,11 +27,17 @@ LOG_CHOICES = (None, "log1p", "db")
 LOG_GAIN = 10000.0
 
 
-def as_batch(x: Tensor | np.ndarray, name: str = "input", dtype: torch.dtype = torch.float32) -> Tensor:
+def as_batch(
+    x: Tensor | np.ndarray,
+    name: str = "input",
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | None = None,
+) -> Tensor:
     """Audio of shape ``(samples,)``, ``(batch, samples)`` or ``(batch, 1, samples)`` as ``(batch, 1, samples)``.
 
     The one place where inputs check what they receive (nnAudio's ``broadcast_dim`` idea).
-    NumPy arrays are converted; integer audio is cast to ``dtype``.
+    NumPy arrays are converted; the result has the module's ``dtype`` and lies on its ``device``
+    (so that ``hcqt(numpy_audio)`` works on a GPU module).
 
     Raises:
         ShapeError: on any other shape (a multichannel ``(batch, 2, samples)`` included: mix it
@@ -58,7 +64,7 @@ def as_batch(x: Tensor | np.ndarray, name: str = "input", dtype: torch.dtype = t
         raise ShapeError(f"{name} got empty audio of shape {received}")
     if x.is_complex():
         raise ShapeError(f"{name} expects real audio, got dtype {x.dtype}")
-    return x.to(dtype)
+    return x.to(device=device, dtype=dtype)
 
 
 def compress(x: Tensor, log: str | None, log_gain: float = LOG_GAIN, power: float = 1.0) -> Tensor:

@@ -121,7 +121,7 @@ class Chroma(InputModule):
 
     def forward(self, x: Tensor) -> Tensor:
         """Audio ``(batch, [1,] samples)`` -> chroma ``(batch, 1, n_chroma, frames)``."""
-        x = as_batch(x, "Chroma", self.fold.dtype)
+        x = as_batch(x, "Chroma", self.fold.dtype, self.fold.device)
         if isinstance(self.spectrum, CQT):
             spec = self.spectrum.magnitude([x], self.n_frames(x.shape[-1]))
         else:

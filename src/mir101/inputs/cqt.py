@@ -227,6 +227,6 @@ class CQT(InputModule):
 
     def forward(self, x: Tensor) -> Tensor:
         """Audio ``(batch, [1,] samples)`` -> CQT ``(batch, 1, n_bins, frames)``."""
-        x = as_batch(x, "CQT", self.kernel_0.dtype)
+        x = as_batch(x, "CQT", self.kernel_0.dtype, self.kernel_0.device)
         c = self.magnitude([x], self.n_frames(x.shape[-1]))
         return compress(c[:, None], self.log, self.log_gain, power=1.0)

@@ -156,7 +156,7 @@ class HarmonicCQT(InputModule):
 
     def forward(self, x: Tensor) -> Tensor:
         """Audio ``(batch, [1,] samples)`` -> HCQT ``(batch, len(harmonics), n_bins, frames)``."""
-        x = as_batch(x, "HarmonicCQT", self.cqts[0].kernel_0.dtype)
+        x = as_batch(x, "HarmonicCQT", self.cqts[0].kernel_0.dtype, self.cqts[0].kernel_0.device)
         n_frames = self.n_frames(x.shape[-1])
         pyramid = [x]  # decimated copies of x, shared by every CQT
         wide = [cqt.magnitude(pyramid, n_frames) for cqt in self.cqts]

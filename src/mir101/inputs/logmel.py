@@ -115,6 +115,6 @@ class LogMel(InputModule):
 
     def forward(self, x: Tensor) -> Tensor:
         """Audio ``(batch, [1,] samples)`` -> log-mel ``(batch, 1, n_mels, frames)``."""
-        x = as_batch(x, "LogMel", self.mel_basis.dtype)
+        x = as_batch(x, "LogMel", self.mel_basis.dtype, self.mel_basis.device)
         mel = torch.matmul(self.mel_basis, self.spectrogram.spectrum(x))  # (batch, n_mels, frames)
         return compress(mel[:, None], self.log, self.log_gain, power=self.power)

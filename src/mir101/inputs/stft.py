@@ -110,5 +110,5 @@ class Spectrogram(InputModule):
 
     def forward(self, x: Tensor) -> Tensor:
         """Audio ``(batch, [1,] samples)`` -> spectrogram ``(batch, 1, n_fft // 2 + 1, frames)``."""
-        x = as_batch(x, type(self).__name__, self.window.dtype)
+        x = as_batch(x, "Spectrogram", self.window.dtype, self.window.device)
         return compress(self.spectrum(x)[:, None], self.log, self.log_gain, power=self.power)
