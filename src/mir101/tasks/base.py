@@ -127,9 +127,10 @@ class Task:
 
     @property
     def input_shape(self) -> tuple[int, ...]:
-        """Shape of one training patch (channels, freq, patch_frames), without the batch dim."""
-        c, f, _ = self.input.output_shape(self.input.hop_length * (self.cfg.data.patch_frames - 1))
-        return (c, f, self.cfg.data.patch_frames)
+        """Shape of one training patch without the batch dim: (channels, freq, patch_frames), or
+        (1, patch samples) for the waveform."""
+        shape = self.input.output_shape(self.input.hop_length * (self.cfg.data.patch_frames - 1))
+        return tuple(shape[:-1]) + (self.cfg.data.patch_frames,)
 
     def test_stores(self) -> dict[str, tuple[Store, list[str]]]:
         """Extra held-out stores (``data.test_stores``) with the keys to evaluate."""
