@@ -61,8 +61,8 @@ class FeatureCache:
 
     Examples:
         >>> cache = FeatureCache("data/bach10", HarmonicCQT())          # doctest: +SKIP
-        >>> cache(cache.keys[0]).shape                                  # doctest: +SKIP
-        (6, 216, 1301)
+        >>> cache(cache.keys[0]).shape           # (harmonics, bins, frames)  # doctest: +SKIP
+        (6, 216, 1292)
     """
 
     def __init__(

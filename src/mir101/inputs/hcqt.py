@@ -43,9 +43,9 @@ def _octave_groups(harmonics: Sequence[float]) -> list[tuple[float, list[tuple[i
 class HarmonicCQT(InputModule):
     """Harmonic constant-Q transform: channel ``c`` is the CQT with ``fmin = harmonics[c] · fmin``.
 
-    A sound at fundamental ``f0`` has partials at ``h · f0``; in channel ``h`` they all land on the
-    bin of ``f0``, so that a 2-D convolution sees the harmonic series of a pitch as one column of
-    channels (Bittner et al. 2017). Bin ``k`` of every channel is therefore labelled by the
+    A sound at fundamental ``f0`` has partials at ``h · f0``; channel ``h`` holds, on the bin of
+    ``f0``, the energy at ``h · f0``. The partials of a pitch are thus aligned across channels, and
+    a 2-D convolution sees its harmonic series as one column of channels (Bittner et al. 2017). Bin ``k`` of every channel is therefore labelled by the
     fundamental ``fmin · 2 ** (k / bins_per_octave)`` (:meth:`frequencies`); the frequency channel
     ``c`` actually analyses is ``harmonics[c]`` times that (:meth:`harmonic_frequencies`).
 
