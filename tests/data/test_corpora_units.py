@@ -26,9 +26,9 @@ from mir101.data.corpora import (
     transpose_label,
     voice_options,
 )
-from mir101.data.corpora.chorales import _check_energy, _TimeMap
 from mir101.data.corpora.chords import ScoreNote
 from mir101.data.corpora.render import yin_f0
+from mir101.data.corpora.rendition import _check_energy, _TimeMap
 from mir101.data.targets import CHORD_LABELS, chord_class
 from mir101.errors import ConfigError, CorpusError, MissingDependencyError, ParameterError
 
