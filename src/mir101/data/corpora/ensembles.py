@@ -253,7 +253,7 @@ for _e in (
     Ensemble("strings", ((40,), (40, 41), (41, 42), (42, 43))),
     Ensemble("string_orchestra", ((48, 49, 44),) * 4, unison=True),
     Ensemble("woodwinds", ((73, 68), (68, 71, 69), (71, 69, 70), (70,))),
-    Ensemble("saxophones", ((64,), (65,), (66,), (67,))),
+    Ensemble("saxophones", ((64,), (65, 64), (66,), (67, 66))),
     Ensemble("brass", ((56, 59), (56, 60), (60, 57), (57, 58))),
     # TimGM6mb's drawbar and church organs sound a 16' rank, an octave below the key (see
     # SoundFontRenderer.pitch_cents): the reed organ and the accordions stand in for them
