@@ -86,6 +86,7 @@ def test_every_row_config_builds_and_trains_a_few_steps(row, chord_store, tmp_pa
         "data.where={}",
         "data.test_stores={}",
         "trainer.max_steps=1",
+        "trainer.patience=0",
         "data.batch_size=2",
         "data.patch_frames=16",
         "trainer.max_epochs=1",

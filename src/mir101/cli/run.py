@@ -7,9 +7,25 @@ import json
 import logging
 from pathlib import Path
 
-__all__ = ["register"]
+__all__ = ["register", "quiet_lightning"]
 
 log = logging.getLogger(__name__)
+
+
+def quiet_lightning(verbose: int = 0) -> None:
+    """Lightning's start-up chatter (accelerators, tips) only with ``-v``, through our one handler."""
+    import warnings
+
+    import lightning  # noqa: F401  (it configures its loggers on import: reconfigure after)
+
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+        lg = logging.getLogger(name)
+        lg.handlers.clear()
+        lg.propagate = True
+        lg.setLevel(logging.INFO if verbose else logging.WARNING)
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
+    warnings.filterwarnings("ignore", message=r".*smaller than the logging interval")
+    warnings.filterwarnings("ignore", message=r"Estimate frequencies are all empty")
 
 
 def _print_metrics(metrics: dict) -> None:
@@ -19,15 +35,16 @@ def _print_metrics(metrics: dict) -> None:
                 f"  {name:<12} Accuracy {scores['Accuracy']:.3f}  Precision {scores['Precision']:.3f}  "
                 f"Recall {scores['Recall']:.3f}  ({scores.get('items', '?')} items)"
             )
-        elif (
-            isinstance(scores, dict) and scores and all(isinstance(v, (int, float)) for v in scores.values())
-        ):
-            print(f"  {name:<12} " + "  ".join(f"{k} {v:.4g}" for k, v in scores.items()))
+        elif name == "speed" and scores:
+            print(
+                f"  speed        {scores['audio_s_per_s']} s of audio per second ({scores['threads']} CPU threads)"
+            )
 
 
 def _train(args: argparse.Namespace) -> int:
     from mir101.tasks.runner import train
 
+    quiet_lightning(args.verbose)
     if args.resume is None and args.config is None:
         raise SystemExit("mir101 train: give a CONFIG file, or --resume RUN_DIR")
     overrides = list(args.overrides)
@@ -49,6 +66,7 @@ def _train(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from mir101.tasks.runner import evaluate_run
 
+    quiet_lightning(args.verbose)
     metrics = evaluate_run(args.run_dir)
     _print_metrics(metrics)
     print(f"report: {Path(args.run_dir) / 'report.md'}")
@@ -72,6 +90,7 @@ def _predict(args: argparse.Namespace) -> int:
 def _quickstart(args: argparse.Namespace) -> int:
     from mir101.tasks.quickstart import quickstart
 
+    quiet_lightning(args.verbose)
     quickstart(Path(args.out), extra=list(args.overrides))
     return 0
 

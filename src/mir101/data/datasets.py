@@ -113,11 +113,11 @@ class PatchDataset(Dataset):
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         key, start = self.index[i]
-        x = _crop(
-            np.asarray(self.features(key)[..., start : start + self.patch_frames], dtype=np.float32),
-            0,
-            self.patch_frames,
-        )
+        window = getattr(self.features, "window", None)  # a source that reads only the patch
+        if window is not None:
+            x = window(key, start, self.patch_frames)
+        else:
+            x = _crop(np.asarray(self.features(key), dtype=np.float32), start, self.patch_frames)
         y = self._target(key)
         if self.frame_targets:
             y = _crop(np.asarray(y), start, self.patch_frames)

@@ -183,6 +183,19 @@ class FeatureCache:
             raise StoreError(f"{self.path}: no cached features for item '{key}'")
         return np.asarray(self.h5[key], dtype=np.float32)
 
+    def window(self, key: str, start: int, length: int) -> np.ndarray:
+        """Frames ``[start, start + length)`` of item ``key`` as float32, zero-padded past the end.
+
+        Reads only that slab from disk (a training patch), not the whole item.
+        """
+        if key not in self.h5:
+            raise StoreError(f"{self.path}: no cached features for item '{key}'")
+        ds = self.h5[key]
+        x = np.asarray(ds[..., start : start + length], dtype=np.float32)
+        if x.shape[-1] < length:
+            x = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, length - x.shape[-1])])
+        return x
+
     def n_frames(self, key: str) -> int:
         """Number of frames of item ``key``."""
         return int(self.h5[key].shape[-1])

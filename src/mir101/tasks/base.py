@@ -119,11 +119,20 @@ class Task:
             raise ConfigError(f"task '{self.name}' needs an 'input' section (e.g. input: {{name: hcqt}})")
         return build_input(to_container(self.cfg.input))
 
-    def features(self, store: Store) -> Any:
-        """The feature cache of a store for this task's input (built on first use)."""
+    def features(self, store: Store, keys: list[str] | None = None) -> Any:
+        """The feature cache of ``keys`` of a store (default: the task's selected keys of its own
+        store) for this task's input; built on first use, then reused."""
         from mir101.inputs import FeatureCache
 
-        return FeatureCache(store, self.input, dtype=self.cfg.data.feature_dtype)
+        if keys is None:
+            if store is not self.store:
+                raise ValueError("features(store) needs keys for a store other than the task's own")
+            keys = self.keys
+        memo = self.__dict__.setdefault("_feature_caches", {})
+        ident = (str(store.pyjama_path), tuple(keys))
+        if ident not in memo:
+            memo[ident] = FeatureCache(store, self.input, dtype=self.cfg.data.feature_dtype, keys=keys)
+        return memo[ident]
 
     @property
     def input_shape(self) -> tuple[int, ...]:

@@ -228,7 +228,7 @@ class MultiPitch(Task):
     def _saliences(
         self, model: nn.Module, store: Store, keys: list[str]
     ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        cache = self.features(store)
+        cache = self.features(store, None if store is self.store else keys)
         out = []
         for key in keys:
             feats = np.asarray(cache(key), dtype=np.float32)

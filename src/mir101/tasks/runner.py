@@ -167,6 +167,9 @@ def train(
     model = task.build_model()
     system = task.system(model)
     monitor, mode = cfg.trainer.monitor or task.monitor[0], cfg.trainer.mode or task.monitor[1]
+    if not split["valid"] and monitor.startswith("val/"):
+        log.warning("no validation items: monitoring train/loss instead of %s", monitor)
+        monitor, mode = "train/loss", "min"
     trainer = _trainer(cfg, run_dir, monitor, mode)
     if trainer.is_global_zero:
         run_dir.mkdir(parents=True, exist_ok=True)
