@@ -44,8 +44,14 @@ lint: $(STAMP)
 test: $(STAMP) lint
 	$(PY) -m pytest -q
 
+# The book executes every page (book/conf.py). `make book` runs it in fast mode (tiny corpora, a
+# few training steps: what CI runs); `make book-full` at realistic sizes. -W: any warning, a broken
+# cross-reference or a failing cell fails the build. -E: no stale pages from an earlier build.
 book: $(STAMP)
-	$(VENV)/bin/sphinx-build -W --keep-going -b html book book/_build/html
+	MIR101_BOOK_FAST=1 $(VENV)/bin/sphinx-build -W --keep-going -E -b html book book/_build/html
+
+book-full: $(STAMP)
+	MIR101_BOOK_FAST=0 $(VENV)/bin/sphinx-build -W --keep-going -E -b html book book/_build/html
 
 bench: $(STAMP)
 	$(PY) benchmarks/inputs.py

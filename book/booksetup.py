@@ -1,0 +1,146 @@
+"""What every page of the mir101 book shares: the fast switch, the sizes it selects, paths, quiet output.
+
+Each page starts with ``from booksetup import ...``. The environment variable ``MIR101_BOOK_FAST``
+(``make book`` sets it to 1) selects tiny corpora and a few training steps, so that the whole book
+executes in a few minutes on two CPU cores, on every CI run; without it (``make book-full``) the
+pages use realistic sizes. This module is the only place that reads the variable.
+
+This is book plumbing, not part of the mir101 package: it only chooses sizes and paths and then
+calls the library.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "FAST",
+    "SIZES",
+    "Sizes",
+    "ROOT",
+    "CONFIGS",
+    "MODELS",
+    "RUNS",
+    "RESULTS",
+    "chorales",
+    "notes",
+    "quiet",
+    "table",
+]
+
+#: whether the book runs in fast mode (``MIR101_BOOK_FAST=1``)
+FAST: bool = os.environ.get("MIR101_BOOK_FAST", "0").strip().lower() not in ("", "0", "false", "no")
+
+#: the repository root, and the folders the pages read from or write to
+ROOT: Path = Path(__file__).resolve().parent.parent
+CONFIGS: Path = ROOT / "configs"
+MODELS: Path = CONFIGS / "models"
+RESULTS: Path = ROOT / "benchmarks" / "results"
+RUNS: Path = ROOT / "book" / "_build" / "runs"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """The sizes a page uses; one instance for fast mode, one for full mode."""
+
+    #: kwargs of ``get_corpus_store("chorales", ...)``; at least 3 works so that a split has train/valid/test
+    chorales: dict[str, Any]
+    #: kwargs of ``get_corpus_store("notes", ...)``
+    notes: dict[str, Any]
+    #: config overrides of the small training run of the introduction
+    intro_train: list[str] = field(default_factory=list)
+    #: config overrides of the multi-pitch training run
+    multipitch_train: list[str] = field(default_factory=list)
+    #: optimisation steps of the SincNet demonstration (bricks page)
+    sinc_steps: int = 60
+    #: seconds of audio in the excerpts of the inputs page
+    excerpt_seconds: float = 8.0
+
+
+FAST_SIZES = Sizes(
+    chorales={"n": 4, "renditions": 1, "seed": 0},
+    notes={"programs": [0, 73], "pitch_range": (36, 84), "pitch_step": 2, "velocities": (100,)},
+    intro_train=[
+        "trainer.max_epochs=1",
+        "trainer.limit_train_batches=4",
+        "data.patch_hop_frames=64",
+        "trainer.log_every_n_steps=1",
+    ],
+    multipitch_train=[
+        "trainer.max_epochs=3",
+        "trainer.limit_train_batches=6",
+        "data.patch_hop_frames=64",
+        "trainer.log_every_n_steps=1",
+    ],
+    sinc_steps=60,
+    excerpt_seconds=8.0,
+)
+
+FULL_SIZES = Sizes(
+    # the corpus of `make demo` (configs/multipitch/quickstart.yaml): reused when the demo ran
+    chorales={"n": 40, "renditions": 2, "seed": 0},
+    notes={
+        "programs": [0, 24, 40, 56, 73],
+        "pitch_range": (36, 84),
+        "pitch_step": 1,
+        "velocities": (50, 100),
+    },
+    intro_train=["trainer.max_epochs=3"],
+    multipitch_train=[],  # configs/multipitch/quickstart.yaml as it is: 12 epochs, at most 6 minutes
+    sinc_steps=300,
+    excerpt_seconds=12.0,
+)
+
+#: the sizes of this build
+SIZES: Sizes = FAST_SIZES if FAST else FULL_SIZES
+
+
+def chorales() -> Path:
+    """The chorale store of this build (built on first use, then reused from the cache)."""
+    from mir101.data.corpora import get_corpus_store
+
+    return get_corpus_store("chorales", **SIZES.chorales, progress=False)
+
+
+def notes() -> Path:
+    """The notes store of this build (built on first use, then reused from the cache)."""
+    from mir101.data.corpora import get_corpus_store
+
+    return get_corpus_store("notes", **SIZES.notes, progress=False)
+
+
+def quiet() -> str:
+    """Quiet logs and known harmless warnings, matplotlib inline at a readable size; returns a line
+    saying which mode the page runs in."""
+    import matplotlib
+
+    matplotlib.rcParams.update({"figure.dpi": 90, "figure.figsize": (10, 3.5), "font.size": 10})
+    logging.getLogger().setLevel(logging.WARNING)
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric", "mir101"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=r".*treespec.*")  # lightning's pytree deprecation
+    warnings.filterwarnings("ignore", message=r".*does not have many workers.*")  # num_workers=0 on purpose
+    warnings.filterwarnings(
+        "ignore", message=r"Estimate frequencies are all empty.*"
+    )  # mir_eval, untrained nets
+    mode = (
+        "fast (MIR101_BOOK_FAST=1: tiny corpora, a few training steps)" if FAST else "full (realistic sizes)"
+    )
+    return f"book mode: {mode}"
+
+
+def table(header: list[str], rows: list[list[Any]]) -> Any:
+    """A Markdown table (rendered by the book) from a header and rows of cells."""
+    from IPython.display import Markdown
+
+    def cell(v: Any) -> str:
+        return str(v).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return Markdown("\n".join(lines))
