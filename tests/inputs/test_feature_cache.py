@@ -117,3 +117,16 @@ def test_float16_storage_pickling_and_subsets(store):
         FeatureCache(store, m, keys=["nope.wav"])
     with pytest.raises(ParameterError, match="dtype"):
         FeatureCache(store, m, dtype="int8")
+
+
+def test_window_reads_one_patch_zero_padded(store):
+    cache = FeatureCache(store, CQT(sr=SR, hop_length=256, fmin=65.4, n_octaves=4), dtype="float32")
+    key = store.keys[1]
+    full = cache(key)
+    np.testing.assert_array_equal(cache.window(key, 3, 10), full[..., 3:13])
+    n = cache.n_frames(key)
+    tail = cache.window(key, n - 4, 10)
+    assert tail.shape[-1] == 10 and np.all(tail[..., 4:] == 0)
+    np.testing.assert_array_equal(tail[..., :4], full[..., n - 4 :])
+    with pytest.raises(ParameterError, match="start must be >= 0"):
+        cache.window(key, -1, 4)

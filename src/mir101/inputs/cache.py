@@ -190,6 +190,8 @@ class FeatureCache:
         """
         if key not in self.h5:
             raise StoreError(f"{self.path}: no cached features for item '{key}'")
+        if start < 0 or length <= 0:
+            raise ParameterError(f"window(start={start}, length={length}): start must be >= 0 and length > 0")
         ds = self.h5[key]
         x = np.asarray(ds[..., start : start + length], dtype=np.float32)
         if x.shape[-1] < length:
