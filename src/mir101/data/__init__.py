@@ -1,6 +1,5 @@
 """Data: the HDF5 + pyjama store, targets, splits, datasets and the embedded corpora."""
 
-from mir101.data.datasets import ItemDataset, PatchDataset, patch_starts
 from mir101.data.splits import load_split, save_split, split_groups
 from mir101.data.store import Segments, Series, Store, StoreWriter, store_paths
 from mir101.data.targets import (
@@ -35,3 +34,13 @@ __all__ = [
     "ItemDataset",
     "patch_starts",
 ]
+
+_LAZY = {"PatchDataset", "ItemDataset", "patch_starts"}  # torch is imported only when these are used
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from mir101.data import datasets
+
+        return getattr(datasets, name)
+    raise AttributeError(f"module 'mir101.data' has no attribute '{name}'")

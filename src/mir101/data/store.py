@@ -395,7 +395,8 @@ class StoreWriter:
             self.pyjama_path.unlink()
         self._hdf5_cm.__exit__(None, None, None)
         with atomic_path(self.pyjama_path) as tmp:
-            tmp.write_text(json.dumps(document, indent=1), encoding="utf-8")
+            # compact JSON: the indented encoder is Python's slow path on large corpora
+            tmp.write_text(json.dumps(document, separators=(",", ":")), encoding="utf-8")
         log.info("wrote store %s (%d items)", self.pyjama_path.with_suffix(""), len(self.entries))
 
     def __enter__(self) -> StoreWriter:
