@@ -143,7 +143,14 @@ def load_yaml(path: str | Path) -> Any:
         with path.open(encoding="utf-8") as fid:
             return yaml.safe_load(fid)
     except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: invalid YAML: {err}") from err
+        # one line: where (line, column) and what; the CLI prints the first line of an error only
+        mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        what = " ".join(str(x) for x in (getattr(err, "context", None), getattr(err, "problem", None)) if x)
+        what = what or str(err).splitlines()[0]
+        if "python/" in what:
+            what += " (YAML is read with the safe loader: Python tags are refused)"
+        raise ConfigError(f"{path}{where}: invalid YAML: {what}") from err
 
 
 def _allowed_keys(node_type: type) -> list[str]:
@@ -303,4 +310,7 @@ def to_container(node: Any) -> Any:
 
 def save_config(cfg: DictConfig, path: str | Path) -> None:
     """Write the resolved config as YAML (what a run folder keeps)."""
-    Path(path).write_text(OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8")
+    from mir101.utils.io import atomic_path
+
+    with atomic_path(path) as tmp:  # a kill mid-write leaves the previous file (or none)
+        tmp.write_text(OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8")

@@ -9,13 +9,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from mir101 import __version__
 from mir101.errors import Mir101Error, StoreValidationError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "output_dir"]
 
 log = logging.getLogger("mir101")
 
@@ -34,6 +36,30 @@ def add_command(
     p = sub.add_parser(name, help=help, description=help)
     p.set_defaults(func=fn)
     return p
+
+
+def output_dir(path: str | os.PathLike, option: str) -> Path:
+    """Create the output folder ``path`` (given with ``option``, e.g. ``--out``) before any work is
+    done, so that an unwritable place fails at once with one line, not after a long computation.
+
+    Raises:
+        ParameterError: naming the option, the path and why it cannot be written.
+    """
+    from mir101.errors import ParameterError
+
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise ParameterError(f"{option} {out}: is a file, not a folder; give a folder to write into")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".mir101-write-test-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as err:
+        raise ParameterError(
+            f"{option} {out}: cannot write there ({err.strerror or err}); give a writable folder"
+        ) from err
+    return out
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,6 +97,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"error: {p}", file=sys.stderr)
         else:
             print(f"error: {str(err).splitlines()[0] if str(err) else type(err).__name__}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as err:
+        # a path the user gave cannot be read or written (missing, a file where a folder is
+        # expected, no permission, disk full): one line, as for a mir101 error
+        if args.debug:
+            raise
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"error: {where}{err.strerror or err}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

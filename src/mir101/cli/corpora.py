@@ -46,9 +46,18 @@ def _summary(prefix: object, started: float, what: str) -> None:
     )
 
 
+def _check_out(args: argparse.Namespace) -> None:
+    """An unwritable ``--out`` fails before any rendering."""
+    from mir101.cli import output_dir
+
+    if args.out is not None:
+        output_dir(args.out, "--out")
+
+
 def _chorales(args: argparse.Namespace) -> int:
     from mir101.data.corpora import build_chorales
 
+    _check_out(args)
     started = time.perf_counter()
     variation = {}
     if args.tempo:
@@ -81,6 +90,7 @@ def _chorales(args: argparse.Namespace) -> int:
 def _notes(args: argparse.Namespace) -> int:
     from mir101.data.corpora import build_notes
 
+    _check_out(args)
     started = time.perf_counter()
     prefix = build_notes(
         args.n,

@@ -74,13 +74,16 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
+    from mir101.cli import output_dir
     from mir101.errors import ConfigError
     from mir101.tasks.runner import load_run
 
+    if args.out:  # fail before loading anything (the default folder lies in the run folder)
+        output_dir(args.out, "--out")
     task, model = load_run(args.run_dir)
     if task.name != args.task:
         raise ConfigError(f"{args.run_dir} holds a '{task.name}' model, not '{args.task}'")
-    out_dir = Path(args.out) if args.out else Path(args.run_dir) / "predictions"
+    out_dir = output_dir(args.out or Path(args.run_dir) / "predictions", "--out")
     for audio in args.audio:
         res = task.predict(model, Path(args.run_dir), Path(audio), out_dir)
         print(json.dumps({"audio": audio, **res}))

@@ -64,7 +64,10 @@ def split_groups(
 
 def save_split(split: Mapping[str, Sequence[str]], path: str | os.PathLike) -> None:
     """Write a split as JSON (what a run folder keeps as ``split.json``)."""
-    Path(path).write_text(json.dumps({k: list(v) for k, v in split.items()}, indent=1), encoding="utf-8")
+    from mir101.utils.io import atomic_path
+
+    with atomic_path(path) as tmp:  # a kill mid-write leaves the previous file (or none)
+        tmp.write_text(json.dumps({k: list(v) for k, v in split.items()}, indent=1), encoding="utf-8")
 
 
 def load_split(path: str | os.PathLike) -> dict[str, list[str]]:

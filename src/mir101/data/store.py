@@ -29,7 +29,7 @@ from mir101.data.pyjama import (
     series_unit,
     validate_collection,
 )
-from mir101.errors import StoreError, StoreValidationError
+from mir101.errors import AnnotationError, StoreError, StoreValidationError
 from mir101.utils.io import atomic_path
 
 __all__ = ["Store", "StoreWriter", "store_paths", "Segments", "Series"]
@@ -103,12 +103,15 @@ class Store:
                 self.document = json.load(fid)
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise StoreError(f"{self.pyjama_path}: not valid JSON ({err})") from err
-        if validate:
+        # without validation, open whatever has the layout (validate() lists the problems); a
+        # document without a 'collection.entry' list cannot be read at all
+        if validate or not _has_entry_list(self.document):
             problems = validate_collection(self.document, str(self.pyjama_path))
             if problems:
                 raise StoreValidationError(problems)
         self.entries: list[dict[str, Any]] = list(self.document["collection"]["entry"])
-        self.definition: dict[str, Any] = dict(self.document["collection"].get("descriptiondefinition", {}))
+        definition = self.document["collection"].get("descriptiondefinition", {})
+        self.definition: dict[str, Any] = dict(definition) if isinstance(definition, Mapping) else {}
         # entries without a usable filepath are skipped here (validate() reports them)
         self._index: dict[str, int] = {}
         for i, e in enumerate(self.entries):
@@ -305,7 +308,51 @@ class Store:
                             f"{self.pyjama_path}: entry {i} ('{key}'), key '{name}'[{late[0]}]: starts at "
                             f"{items[late[0]]['time']:.3f} s, after the end of the audio ({dur:.3f} s)"
                         )
+        problems.extend(self._chord_label_problems())
         return problems
+
+    def _chord_label_problems(self) -> list[str]:
+        """Chord segments (``chord``, ``chord_*``) whose label mir_eval cannot parse, one problem per
+        annotation (the first bad label named)."""
+        from mir101.data.targets import chord_class  # targets import this module
+
+        known: dict[str, str | None] = {}  # label -> why it is bad (None: fine)
+        problems = []
+        for i, entry in enumerate(self.entries):
+            if not isinstance(entry, Mapping):
+                continue
+            for name, items in entry.items():
+                if not (name == "chord" or name.startswith("chord_")) or not isinstance(items, list):
+                    continue
+                for j, item in enumerate(items):
+                    if not isinstance(item, Mapping) or not isinstance(item.get("value"), str):
+                        continue
+                    label = item["value"]
+                    if label not in known:
+                        try:
+                            chord_class(label)
+                            known[label] = None
+                        except AnnotationError as err:
+                            known[label] = str(err)
+                    if known[label] is not None:
+                        problems.append(
+                            f"{self.pyjama_path}: entry {i} ('{_key_or_index(entry, i)}'), key "
+                            f"'{name}'[{j}]: {known[label]} (expected Harte syntax, e.g. C:maj, A:min7, N)"
+                        )
+                        break
+        return problems
+
+
+def _has_entry_list(document: Any) -> bool:
+    coll = document.get("collection") if isinstance(document, Mapping) else None
+    return isinstance(coll, Mapping) and isinstance(coll.get("entry"), list)
+
+
+def _key_or_index(entry: Mapping[str, Any], i: int) -> str:
+    try:
+        return entry_key(entry)
+    except (KeyError, IndexError, TypeError):
+        return f"#{i}"
 
 
 def _audio_problems(ds: h5py.Dataset, where: str) -> list[str]:
@@ -314,7 +361,8 @@ def _audio_problems(ds: h5py.Dataset, where: str) -> list[str]:
     if sr is None:
         problems.append(f"{where}: missing attribute 'sr_hz'")
     elif not np.isscalar(sr) or not float(sr) > 0:
-        problems.append(f"{where}: attribute 'sr_hz' must be a positive number, got {sr!r}")
+        shown = sr.item() if isinstance(sr, np.generic) else sr
+        problems.append(f"{where}: attribute 'sr_hz' must be a positive number, got {shown!r}")
     if not np.issubdtype(ds.dtype, np.floating):
         problems.append(f"{where}: audio must be float, got dtype {ds.dtype}")
         return problems

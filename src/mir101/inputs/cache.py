@@ -19,7 +19,7 @@ import torch
 from tqdm.auto import tqdm
 
 from mir101.data.store import Store
-from mir101.errors import ParameterError, StoreError
+from mir101.errors import AudioError, ParameterError, StoreError
 from mir101.inputs.base import InputModule
 from mir101.inputs.resample import resample
 from mir101.utils.io import atomic_path, cache_dir, stable_hash
@@ -139,6 +139,15 @@ class FeatureCache:
 
     def _audio(self, key: str) -> np.ndarray:
         audio, sr = self.store.audio(key)
+        where = f"{self.store.hdf5_path}: item '{key}'"
+        if audio.size == 0:
+            raise AudioError(f"{where}: the audio is empty (mir101 data validate lists every problem)")
+        if not np.all(np.isfinite(audio)):
+            first = int(np.argmax(~np.isfinite(audio)))
+            raise AudioError(
+                f"{where}: the audio holds NaN or inf (first at sample {first}); features would be NaN "
+                "(mir101 data validate lists every problem)"
+            )
         if sr != self.input.sr:
             log.info("resampling '%s' from %d Hz to the input's %d Hz", key, sr, self.input.sr)
             audio = resample(torch.from_numpy(audio), sr, self.input.sr).numpy()

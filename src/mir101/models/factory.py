@@ -335,8 +335,9 @@ def _build_layer(
         raise ModelBuildError(str(err)) from err
     try:
         module = spec.factory(**kwargs)
-    except (Mir101Error, TypeError, ValueError) as err:
-        raise ModelBuildError(f"{where}: cannot be built with {kwargs}: {err}") from err
+    except (Mir101Error, TypeError, ValueError, RuntimeError) as err:  # torch: negative sizes...
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ModelBuildError(f"{where}: cannot be built with {kwargs}: {first}") from err
     step = Step(name=name, kwargs=kwargs, given=given, ref=ref)
     try:
         with torch.no_grad(), quiet_dummy_pass():

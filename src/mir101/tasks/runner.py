@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import json
 import logging
+import pickle
 import time
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,8 +36,9 @@ from mir101.config import load_config, save_config, to_container
 from mir101.data.splits import load_split, save_split
 from mir101.errors import CheckpointError, ConfigError
 from mir101.tasks.base import TASKS, Task
+from mir101.utils.io import atomic_path
 
-__all__ = ["train", "evaluate_run", "load_run", "RunResult", "make_task"]
+__all__ = ["train", "evaluate_run", "load_run", "load_checkpoint", "RunResult", "make_task"]
 
 log = logging.getLogger(__name__)
 
@@ -123,14 +126,23 @@ def _trainer(cfg: DictConfig, run_dir: Path, monitor: str, mode: str) -> L.Train
         )
         if t[k] is not None
     }
-    return L.Trainer(
-        default_root_dir=run_dir,
-        callbacks=callbacks,
-        logger=loggers,
-        use_distributed_sampler=False,  # our EpochSeededSampler shards itself
-        enable_model_summary=False,
-        **kwargs,
-    )
+    try:
+        return L.Trainer(
+            default_root_dir=run_dir,
+            callbacks=callbacks,
+            logger=loggers,
+            use_distributed_sampler=False,  # our EpochSeededSampler shards itself
+            enable_model_summary=False,
+            **kwargs,
+        )
+    except (ValueError, TypeError, RuntimeError) as err:  # Lightning's MisconfigurationException too
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        given = {
+            k: kwargs[k]
+            for k in ("accelerator", "devices", "strategy", "precision", "num_nodes")
+            if k in kwargs
+        }
+        raise ConfigError(f"the 'trainer' section is not accepted by Lightning ({given}): {first}") from err
 
 
 def train(
@@ -156,6 +168,8 @@ def train(
         ckpt_path = str(last) if last.is_file() else None
         if ckpt_path is None:
             log.warning("%s has no last.ckpt: training starts from scratch", run_dir)
+        else:
+            load_checkpoint(last, mmap=True)  # a corrupt or unsafe file fails here, in one line
     else:
         cfg = config if isinstance(config, DictConfig) else load_config(config, overrides)
         run_dir = _new_run_dir(cfg)
@@ -172,21 +186,36 @@ def train(
         monitor, mode = "train/loss", "min"
     trainer = _trainer(cfg, run_dir, monitor, mode)
     if trainer.is_global_zero:
-        run_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ConfigError(
+                f"run_dir={str(run_dir)!r}: cannot create the run folder ({err.strerror or err}); "
+                "give a writable place (run_dir=...)"
+            ) from err
         cfg_to_save = OmegaConf.merge(cfg, {"run_dir": str(run_dir)})
         save_config(cfg_to_save, run_dir / "config.yaml")
         save_split(split, split_path)
     log.info("run folder: %s", run_dir)
     dm = task.datamodule(split)
     t0 = time.perf_counter()
-    trainer.fit(system, datamodule=dm, ckpt_path=ckpt_path, weights_only=True if ckpt_path else None)
+    try:
+        trainer.fit(system, datamodule=dm, ckpt_path=ckpt_path, weights_only=True if ckpt_path else None)
+    except RuntimeError as err:
+        if "conditioned on metric" not in str(err):
+            raise
+        # EarlyStopping found no such logged value: name the key and what is logged instead
+        logged = str(err).split("following:", 1)[-1].strip() if "following:" in str(err) else ""
+        raise ConfigError(
+            f"trainer.monitor='{monitor}' is not a value this task logs"
+            + (f"; it logs {logged}" if logged else "")
+        ) from err
     train_seconds = time.perf_counter() - t0
     if not trainer.is_global_zero:
         return RunResult(run_dir, {})
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""  # type: ignore[union-attr]
     if best and Path(best).is_file():
-        state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
-        system.load_state_dict(state)
+        system.load_state_dict(load_checkpoint(Path(best))["state_dict"])
     _save_model(system.model, cfg, run_dir)
     epochs = trainer.current_epoch
     history = {
@@ -194,7 +223,7 @@ def train(
         "train_seconds": round(train_seconds, 2),
         "best_checkpoint": Path(best).name if best else None,
     }
-    (run_dir / "training.json").write_text(json.dumps(history, indent=1))
+    _write_json(history, run_dir / "training.json")
     metrics: dict[str, Any] = {}
     if evaluate:
         metrics = evaluate_run(run_dir, task=task, model=system.model.cpu())
@@ -207,7 +236,52 @@ def _save_model(model: torch.nn.Module, cfg: DictConfig, run_dir: Path) -> None:
         "config": to_container(cfg),
         "mir101_version": __version__,
     }
-    torch.save(payload, run_dir / "model.pt")
+    with atomic_path(run_dir / "model.pt") as tmp:  # a kill mid-save leaves no half model.pt
+        torch.save(payload, tmp)
+
+
+def _write_json(obj: Any, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=1, default=float))
+
+
+def load_checkpoint(path: Path, mmap: bool = False) -> Any:
+    """``torch.load`` with ``weights_only=True`` (tensors and plain containers only: a file from an
+    untrusted source cannot run code); every failure is a CheckpointError saying why.
+
+    Args:
+        path: a ``model.pt`` or a Lightning ``.ckpt``.
+        mmap: map the tensors instead of reading them (a cheap check of a large file).
+    """
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+    except Exception as err:  # pickle, zip and I/O errors
+        text = str(err)
+        culprit = next((line.strip() for line in text.splitlines() if "GLOBAL" in line), "")
+        if isinstance(err, pickle.UnpicklingError) and culprit:
+            raise CheckpointError(
+                f"{path}: cannot load the checkpoint: refused, the file holds Python objects, not "
+                f"only weights ({culprit}); mir101 loads checkpoints with weights_only=True so that "
+                "a file cannot run code"
+            ) from err
+        if not zipfile.is_zipfile(path):
+            size = path.stat().st_size if path.is_file() else 0
+            raise CheckpointError(
+                f"{path}: cannot load the checkpoint: not a PyTorch file ({size} bytes, not the zip "
+                "archive torch.save writes): the file is corrupt or truncated"
+            ) from err
+        first = text.strip().splitlines()[0] if text.strip() else ""
+        raise CheckpointError(f"{path}: cannot load the checkpoint ({type(err).__name__}: {first})") from err
+
+
+def _differences(a: Any, b: Any, prefix: str) -> list[str]:
+    """Dotted keys where two plain configs differ."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for k in sorted(set(a) | set(b), key=str):
+            out += _differences(a.get(k), b.get(k), f"{prefix}.{k}")
+        return out
+    return [] if a == b else [prefix]
 
 
 def load_run(run_dir: str | Path, overrides: Sequence[str] = ()) -> tuple[Task, torch.nn.Module]:
@@ -228,20 +302,34 @@ def load_run(run_dir: str | Path, overrides: Sequence[str] = ()) -> tuple[Task, 
     cfg = load_config(run_dir / "config.yaml", overrides)
     task = make_task(cfg)
     model = task.build_model()
-    try:
-        payload = torch.load(weights, map_location="cpu", weights_only=True)
-    except Exception as err:  # pickle / zip errors
-        raise CheckpointError(f"{weights}: cannot load the checkpoint ({type(err).__name__}: {err})") from err
+    payload = load_checkpoint(weights)
     state = payload.get("state_dict") if isinstance(payload, dict) else None
     if state is None:
         raise CheckpointError(f"{weights}: not a mir101 model file (no 'state_dict')")
     try:
         model.load_state_dict(state)
     except RuntimeError as err:
-        first = str(err).splitlines()[0]
+        lines = [line.strip().rstrip(".") for line in str(err).splitlines() if line.strip()]
+        detail = "; ".join(lines[1:3]) or lines[0]  # the first line only says 'Error(s) in loading'
         raise CheckpointError(
-            f"{weights}: the weights do not fit the model built from {run_dir / 'config.yaml'} ({first})"
+            f"{weights}: the weights do not fit the model built from {run_dir / 'config.yaml'} ({detail})"
         ) from err
+    trained = payload.get("config")
+    if isinstance(trained, dict):
+        # weights may load into a model that reads other features (a fully convolutional net
+        # does not see the number of bins): the input and the layers must be the trained ones
+        now = to_container(cfg)
+        diff = [
+            d
+            for section in ("input", "model")
+            for d in _differences(trained.get(section), now.get(section), section)
+        ]
+        if diff:
+            raise CheckpointError(
+                f"{weights} was trained with another {diff[0].split('.')[0]} than "
+                f"{run_dir / 'config.yaml'} describes (differs at {', '.join(diff[:3])}); "
+                "restore the run's config.yaml or train again"
+            )
     model.eval()
     return task, model
 
@@ -256,5 +344,5 @@ def evaluate_run(
     model.eval()
     split = load_split(run_dir / "split.json")
     metrics = task.evaluate(model, split, run_dir)
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=1, default=float))
+    _write_json(metrics, run_dir / "metrics.json")
     return metrics
