@@ -11,6 +11,8 @@ Book page: ``book/inputs.md``.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,7 +21,7 @@ from torch import Tensor, nn
 
 from mir101.errors import ParameterError, ShapeError
 
-__all__ = ["InputModule", "as_batch", "compress", "LOG_CHOICES", "LOG_GAIN"]
+__all__ = ["InputModule", "FeatureChunk", "as_batch", "compress", "LOG_CHOICES", "LOG_GAIN"]
 
 #: Compressions an input can apply to its (power or magnitude) output.
 LOG_CHOICES = (None, "log1p", "db")
@@ -141,12 +143,93 @@ class InputModule(nn.Module):
         """Centre frequency (Hz) of each of the ``n_bins`` bins."""
         raise NotImplementedError
 
-    def get_config(self) -> dict[str, Any]:
-        """Constructor arguments: ``type(m)(**m.get_config())`` rebuilds the module."""
-        raise NotImplementedError
+    def context_frames(self) -> int:
+        """How many frames on each side of frame ``k`` the samples it reads reach (its longest
+        filter, decimation filters included): measured once from impulses, exactly, since the
+        output of silence is left unchanged outside a filter's support."""
+        if "_context_frames" not in self.__dict__:
+            self.__dict__["_context_frames"] = _measure_context(self)
+        return int(self.__dict__["_context_frames"])
 
-    def extra_repr(self) -> str:
-        return ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+    @torch.no_grad()
+    def chunks(
+        self, audio: Tensor | np.ndarray, chunk_frames: int = 4096, overlap_frames: int = 0
+    ) -> Iterator[FeatureChunk]:
+        """The output of a long signal, ``chunk_frames`` frames at a time, in bounded memory.
+
+        Each chunk is computed from the samples its frames read (:meth:`context_frames` more on
+        each side), so its frames equal those of ``self(audio)`` up to float rounding whatever
+        the length of ``audio``: a prediction over hours of audio never holds the whole transform.
+
+        Args:
+            audio: ``(samples,)``, ``(batch, samples)`` or ``(batch, 1, samples)``.
+            chunk_frames: frames per chunk (the last one may be shorter).
+            overlap_frames: frames given on each side of a chunk besides its own (clipped at the
+                ends), e.g. the context a model needs around the frames it predicts.
+
+        Yields:
+            :class:`FeatureChunk`: frames ``[start, stop)`` of ``self(audio)`` (consecutive chunks
+            tile the output) in ``features``, which holds frames ``[first, first + n)``, the overlap
+            included.
+
+        Examples:
+            >>> cqt = CQT(n_octaves=2, fmin=220.0)                             # doctest: +SKIP
+            >>> parts = [c.core for c in cqt.chunks(torch.randn(22050 * 60), 512)]  # doctest: +SKIP
+            >>> torch.allclose(torch.cat(parts, -1), cqt(x), rtol=1e-4)          # doctest: +SKIP
+        """
+        if type(self).n_frames is not InputModule.n_frames:
+            raise ParameterError(f"{type(self).__name__} has no frame grid to compute in chunks")
+        chunk_frames = _check_positive_int("chunk_frames", chunk_frames)
+        if isinstance(overlap_frames, bool) or not isinstance(overlap_frames, int) or overlap_frames < 0:
+            raise ParameterError(f"overlap_frames={overlap_frames!r} must be a non-negative integer")
+        x = as_batch(audio, f"{type(self).__name__}.chunks")
+        length, hop = x.shape[-1], self.hop_length
+        n, context = self.n_frames(length), self.context_frames()
+        for start in range(0, n, chunk_frames):
+            stop = min(start + chunk_frames, n)
+            lo, hi = max(start - overlap_frames, 0), min(stop + overlap_frames, n)
+            first, last = max(lo - context, 0), min(hi + context, n)  # frames computed: [first, last)
+            # whole hops from the signal's start keep frame centres (and decimation phases) aligned
+            segment = x[..., first * hop : length if last == n else last * hop]
+            yield FeatureChunk(start, stop, lo, self(segment)[..., lo - first : hi - first])
+
+
+@dataclass(frozen=True)
+class FeatureChunk:
+    """One chunk of :meth:`InputModule.chunks`: frames ``[start, stop)`` of the whole output.
+
+    Attributes:
+        start, stop: the frames this chunk stands for (chunks tile the output).
+        first: the frame ``features[..., 0]`` is (``start`` minus the overlap, clipped at 0).
+        features: ``(batch, channels, freq, frames)``, the overlap included.
+    """
+
+    start: int
+    stop: int
+    first: int
+    features: Tensor
+
+    @property
+    def core(self) -> Tensor:
+        """Frames ``[start, stop)`` only."""
+        return self.features[..., self.start - self.first : self.stop - self.first]
+
+
+@torch.no_grad()
+def _measure_context(module: InputModule) -> int:
+    """Frames on each side that an impulse on a frame centre reaches, plus two spare frames (an
+    impulse between two centres, or at another decimation phase, reaches at most one frame more)."""
+    hop, length = module.hop_length, 1 << 18
+    while True:
+        centre = length // 2 // hop
+        x = torch.zeros(2, length)  # silence, and an impulse on frame `centre`
+        x[1, centre * hop] = 1.0
+        y = module(x)
+        touched = (y[1] != y[0]).flatten(0, -2).any(dim=0).nonzero().flatten()
+        reach = max(centre - int(touched[0]), int(touched[-1]) - centre) if len(touched) else 0
+        if reach < centre - 2 or length >= 1 << 24:
+            return reach + 2
+        length *= 2  # the response reached the edges: measure on a longer signal
 
 
 def _n_twos(n: int) -> int:
