@@ -66,14 +66,14 @@ FAST_SIZES = Sizes(
     chorales={"n": 4, "renditions": 1, "seed": 0},
     notes={"programs": [0, 73], "pitch_range": (36, 84), "pitch_step": 2, "velocities": (100,)},
     intro_train=[
-        "trainer.max_epochs=1",
+        "trainer.max_epochs=2",
         "trainer.limit_train_batches=4",
         "data.patch_hop_frames=64",
         "trainer.log_every_n_steps=1",
     ],
     multipitch_train=[
-        "trainer.max_epochs=3",
-        "trainer.limit_train_batches=6",
+        "trainer.max_epochs=4",
+        "trainer.limit_train_batches=10",
         "data.patch_hop_frames=64",
         "trainer.log_every_n_steps=1",
     ],
@@ -144,3 +144,51 @@ def table(header: list[str], rows: list[list[Any]]) -> Any:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return Markdown("\n".join(lines))
+
+
+#: the mir_eval.multipitch scores shown by the results tables
+METRICS = ("Precision", "Recall", "Accuracy", "Chroma Accuracy")
+
+
+def _scores(row: dict[str, Any]) -> dict[str, Any]:
+    """A row's scores: under ``test``, ``metrics`` or ``metrics.test``, or the row itself."""
+    metrics = row.get("metrics") if isinstance(row.get("metrics"), dict) else {}
+    for candidate in (row.get("test"), metrics.get("test"), metrics, row):
+        if isinstance(candidate, dict) and any(m in candidate for m in METRICS):
+            return candidate
+    return {}
+
+
+def stored_results(path: Path) -> Any | None:
+    """A stored benchmark output (JSON) as a table, or ``None`` when the file does not exist.
+
+    The file holds a list of rows, or a mapping with a ``rows`` list and scalar notes (machine,
+    date, command...). Each row is a mapping: its scalar fields become columns, followed by the
+    :data:`METRICS` found under ``test``, ``metrics`` or ``metrics.test`` (or in the row itself).
+    """
+    import json
+
+    from IPython.display import Markdown
+
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    rows = data.get("rows", []) if isinstance(data, dict) else data
+    notes = (
+        {k: v for k, v in data.items() if k != "rows" and not isinstance(v, (dict, list))}
+        if isinstance(data, dict)
+        else {}
+    )
+    fields = [
+        k for k in dict.fromkeys(k for r in rows for k, v in r.items() if not isinstance(v, (dict, list)))
+    ]
+    fields = [f for f in fields if f not in METRICS]
+    header = fields + list(METRICS)
+    body = [
+        [r.get(f, "") for f in fields] + [f"{_scores(r)[m]:.3f}" if m in _scores(r) else "" for m in METRICS]
+        for r in rows
+    ]
+    text = table(header, body).data
+    if notes:
+        text += "\n\n" + "; ".join(f"{k}: {v}" for k, v in notes.items())
+    return Markdown(f"{text}\n\n(read from `{path.relative_to(ROOT)}`)")
