@@ -27,6 +27,7 @@ __all__ = [
     "MODELS",
     "RUNS",
     "RESULTS",
+    "QUICKSTART",
     "chorales",
     "notes",
     "quiet",
@@ -42,14 +43,17 @@ CONFIGS: Path = ROOT / "configs"
 MODELS: Path = CONFIGS / "models"
 RESULTS: Path = ROOT / "benchmarks" / "results"
 RUNS: Path = ROOT / "book" / "_build" / "runs"
+#: the experiment of `make demo`: the book's chorale corpus is its corpus (smaller in fast mode)
+QUICKSTART: Path = CONFIGS / "multipitch" / "quickstart.yaml"
 
 
 @dataclass(frozen=True)
 class Sizes:
     """The sizes a page uses; one instance for fast mode, one for full mode."""
 
-    #: kwargs of ``get_corpus_store("chorales", ...)``; at least 3 works so that a split has train/valid/test
-    chorales: dict[str, Any]
+    #: overrides of the chorale corpus of QUICKSTART (``data.corpus_args.n=4``...); at least 3
+    #: works, so that a split has train, valid and test works
+    corpus_overrides: list[str]
     #: kwargs of ``get_corpus_store("notes", ...)``
     notes: dict[str, Any]
     #: config overrides of the small training run of the introduction
@@ -61,9 +65,16 @@ class Sizes:
     #: seconds of audio in the excerpts of the inputs page
     excerpt_seconds: float = 8.0
 
+    @property
+    def chorales(self) -> dict[str, Any]:
+        """kwargs of ``get_corpus_store("chorales", ...)``: the corpus of QUICKSTART with the overrides."""
+        from mir101.config import load_config, to_container
+
+        return dict(to_container(load_config(QUICKSTART, self.corpus_overrides).data.corpus_args))
+
 
 FAST_SIZES = Sizes(
-    chorales={"n": 4, "renditions": 1, "seed": 0},
+    corpus_overrides=["data.corpus_args.n=4", "data.corpus_args.renditions=1"],
     notes={"programs": [0, 73], "pitch_range": (36, 84), "pitch_step": 2, "velocities": (100,)},
     intro_train=[
         "trainer.max_epochs=2",
@@ -82,8 +93,8 @@ FAST_SIZES = Sizes(
 )
 
 FULL_SIZES = Sizes(
-    # the corpus of `make demo` (configs/multipitch/quickstart.yaml): reused when the demo ran
-    chorales={"n": 40, "renditions": 2, "seed": 0},
+    # the corpus of `make demo` as it is: reused from the cache when the demo ran
+    corpus_overrides=[],
     notes={
         "programs": [0, 24, 40, 56, 73],
         "pitch_range": (36, 84),
@@ -91,7 +102,7 @@ FULL_SIZES = Sizes(
         "velocities": (50, 100),
     },
     intro_train=["trainer.max_epochs=3"],
-    multipitch_train=[],  # configs/multipitch/quickstart.yaml as it is: 12 epochs, at most 6 minutes
+    multipitch_train=[],  # configs/multipitch/quickstart.yaml as it is (at most 6 minutes of training)
     sinc_steps=300,
     excerpt_seconds=12.0,
 )
