@@ -177,3 +177,9 @@ def test_a_config_that_is_a_list(tmp_path):
 
 def test_missing_config_file(cli_error, tmp_path):
     assert cli_error(["train", tmp_path / "nope.yaml"]) == f"config file not found: {tmp_path / 'nope.yaml'}"
+
+
+def test_train_without_a_config(cli_error, tmp_path):
+    assert cli_error(["train"]) == "mir101 train: give a CONFIG file, or --resume RUN_DIR"
+    msg = cli_error(["train", "exp.yaml", "--resume", tmp_path])
+    assert msg == f"mir101 train --resume {tmp_path} takes no CONFIG ('exp.yaml'): the run folder holds it"

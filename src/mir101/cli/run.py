@@ -42,17 +42,20 @@ def _print_metrics(metrics: dict) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from mir101.errors import ConfigError
     from mir101.tasks.runner import train
 
     quiet_lightning(args.verbose)
     if args.resume is None and args.config is None:
-        raise SystemExit("mir101 train: give a CONFIG file, or --resume RUN_DIR")
+        raise ConfigError("mir101 train: give a CONFIG file, or --resume RUN_DIR")
     overrides = list(args.overrides)
     config = args.config
     if args.resume is not None and config is not None:
         # `mir101 train --resume RUN_DIR key=value`: the first override lands in CONFIG
         if "=" not in config:
-            raise SystemExit("mir101 train --resume RUN_DIR takes no CONFIG (the run folder holds it)")
+            raise ConfigError(
+                f"mir101 train --resume {args.resume} takes no CONFIG ({config!r}): the run folder holds it"
+            )
         overrides.insert(0, config)
         config = None
     result = train(config, overrides, resume=args.resume, evaluate=not args.no_eval)

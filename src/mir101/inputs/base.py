@@ -193,6 +193,13 @@ class InputModule(nn.Module):
             segment = x[..., first * hop : length if last == n else last * hop]
             yield FeatureChunk(start, stop, lo, self(segment)[..., lo - first : hi - first])
 
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments: ``type(m)(**m.get_config())`` rebuilds the module."""
+        raise NotImplementedError
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+
 
 @dataclass(frozen=True)
 class FeatureChunk:
