@@ -123,13 +123,6 @@ def test_ten_minutes_of_audio_work(trained_run, tmp_path, cli_ok):
     assert len(Path(res["pitches_csv"]).read_text().splitlines()) == 1 + 600 * SR // 512
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MultiPitch.transcribe (src/mir101/tasks/multipitch.py, not owned by the reliability "
-    "suite) computes the input of the whole file in one pass: memory grows with the length (about "
-    "300 MB for 10 min with the default HCQT, 2 GB per hour). Fix: the chunked recipe of "
-    "test_chunked_salience_recipe_equals_transcribe (InputModule.chunks + salience_map per chunk).",
-)
 def test_long_audio_is_transcribed_in_chunks(trained_run, monkeypatch):
     """The input never sees more than 2 minutes at once (bounded memory, whatever the length)."""
     from mir101.tasks.runner import load_run

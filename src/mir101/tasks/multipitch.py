@@ -184,7 +184,7 @@ class MultiPitch(Task):
                 targets=lambda k: self.target(self.store, k, cache.frame_times(k)),
                 n_frames=cache.n_frames,
                 patch_frames=d.patch_frames,
-                hop_frames=d.patch_hop_frames,
+                hop_frames=d.patch_hop_frames if augment else d.patch_frames,  # validation: no overlap
                 transform=FeatureAugment(**self.options.augment)
                 if augment and self.options.augment
                 else None,
@@ -306,12 +306,23 @@ class MultiPitch(Task):
 
     # ------------------------------------------------------------------ prediction
     def transcribe(
-        self, model: nn.Module, audio: np.ndarray, threshold: float = 0.5
+        self, model: nn.Module, audio: np.ndarray, threshold: float = 0.5, chunk_frames: int = 4096
     ) -> dict[str, np.ndarray]:
-        """Salience, active bins and frame times of a mono waveform at the input's sample rate."""
+        """Salience, active bins and frame times of a mono waveform at the input's sample rate.
+
+        The input is computed ``chunk_frames`` frames at a time (:meth:`InputModule.chunks`), each
+        chunk with whole patches of context on the patch grid of :func:`salience_map`, so memory
+        stays bounded for hours of audio and the result equals a single pass.
+        """
+        p = self.cfg.data.patch_frames
+        hop = max(p // 2, 1)  # salience_map's patch hop
+        chunk = max(chunk_frames // hop, 1) * hop  # chunks start on the patch grid
+        context = -(-p // hop) * hop  # at least one patch of context on each side, on the grid
+        sal = np.zeros((self.grid.n_bins, self.input.n_frames(len(audio))), np.float32)
         with torch.no_grad():
-            feats = self.input(torch.from_numpy(np.asarray(audio, np.float32))[None])[0].numpy()
-        sal = salience_map(model, feats, self.cfg.data.patch_frames)
+            for c in self.input.chunks(np.asarray(audio, np.float32), chunk, overlap_frames=context):
+                part = salience_map(model, c.features[0].numpy(), p)
+                sal[:, c.start : c.stop] = part[:, c.start - c.first : c.stop - c.first]
         return {
             "times": self.input.frame_times(sal.shape[1]),
             "salience": sal,
