@@ -141,32 +141,22 @@ def test_long_audio_is_transcribed_in_chunks(trained_run, monkeypatch):
     assert out["salience"].shape[-1] == 1 + 600 * SR // 512
 
 
-def chunked_salience(task, model, audio: np.ndarray, chunk_frames: int = 4096) -> np.ndarray:
-    """What MultiPitch.transcribe should compute, in bounded memory: the input chunk by chunk
-    (InputModule.chunks), each chunk's salience from whole patches of context on the patch grid
-    that salience_map uses, so that every frame averages the same patches as in one pass."""
+def test_chunked_transcribe_equals_one_pass(trained_run):
+    """Transcribing chunk by chunk gives the salience of one pass over the whole file (float
+    rounding aside): every frame averages the same patches."""
+    import torch
+
     from mir101.tasks.multipitch import salience_map
-
-    p = task.cfg.data.patch_frames
-    hop = max(p // 2, 1)  # salience_map's patch hop
-    chunk = max(chunk_frames // hop, 1) * hop  # chunks start on the patch grid
-    context = -(-p // hop) * hop  # at least one patch of context each side, on the grid
-    sal = np.zeros((task.grid.n_bins, task.input.n_frames(len(audio))), np.float32)
-    for c in task.input.chunks(audio, chunk, overlap_frames=context):
-        part = salience_map(model, c.features[0].numpy(), p)
-        sal[:, c.start : c.stop] = part[:, c.start - c.first : c.stop - c.first]
-    return sal
-
-
-def test_chunked_salience_recipe_equals_transcribe(trained_run):
-    """The fix proposed for MultiPitch.transcribe gives its one-pass result (float rounding aside)."""
     from mir101.tasks.runner import load_run
 
     task, model = load_run(trained_run)
     audio = np.tile(tone(60, 1.5) + tone(64, 1.5), 8)  # 12 s: 517 frames, several chunks
-    one_pass = task.transcribe(model, audio)["salience"]
-    for chunk_frames in (100, 333):
-        np.testing.assert_allclose(chunked_salience(task, model, audio, chunk_frames), one_pass, atol=2e-5)
+    with torch.no_grad():
+        feats = task.input(torch.from_numpy(audio)[None])[0].numpy()
+    one_pass = salience_map(model, feats, task.cfg.data.patch_frames)
+    for chunk_frames in (100, 333, 4096):
+        out = task.transcribe(model, audio, chunk_frames=chunk_frames)["salience"]
+        np.testing.assert_allclose(out, one_pass, atol=2e-5)
 
 
 # ----------------------------------------------------------------------------- the library
