@@ -19,7 +19,7 @@ def _run(args, cwd, env=None, **kw):
 def test_ddp_two_cpu_processes(chord_store, tmp_path, write_config):
     cfg = write_config(tmp_path / "ddp.yaml", chord_store, tmp_path / "run", trainer={"max_epochs": 2})
     r = _run(
-        ["train", str(cfg), "trainer.strategy=ddp", "trainer.devices=2", "trainer.accelerator=cpu"],
+        ["-v", "train", str(cfg), "trainer.strategy=ddp", "trainer.devices=2", "trainer.accelerator=cpu"],
         tmp_path,
         timeout=600,
     )
