@@ -94,7 +94,11 @@ class OptimConfig:
 
 @dataclass
 class TrainerConfig:
-    """Options passed through to :class:`lightning.Trainer`, plus seeding and early stopping."""
+    """Options passed through to :class:`lightning.Trainer`, plus seeding and early stopping.
+
+    ``channels_last`` stores 4-D inputs and conv weights channels-last, which speeds some
+    convolution stacks up several times on CPU (oneDNN) and slows others down: measure per model.
+    """
 
     max_epochs: int = 20
     max_steps: int = -1
@@ -116,6 +120,7 @@ class TrainerConfig:
     monitor: str | None = None
     mode: str | None = None
     enable_progress_bar: bool = True
+    channels_last: bool = False
     tensorboard: bool = False
 
 

@@ -74,15 +74,25 @@ class System(L.LightningModule):
         model: any ``nn.Module``.
         optim: mapping with ``name``, ``lr``, ``weight_decay``, ``scheduler``, ``warmup_steps``
             (the config's ``optim`` section).
+        channels_last: keep 4-D inputs and weights channels-last (``trainer.channels_last``).
     """
 
-    def __init__(self, model: nn.Module, optim: Mapping[str, Any] | None = None):
+    def __init__(self, model: nn.Module, optim: Mapping[str, Any] | None = None, channels_last: bool = False):
         super().__init__()
         self.model = model
         self.optim = dict(optim or {})
+        self.channels_last = channels_last
+        if channels_last:
+            self.model.to(memory_format=torch.channels_last)
+
+    def prepare_input(self, x: Tensor) -> Tensor:
+        """The batch in the model's memory layout (channels-last for 4-D inputs if asked)."""
+        if self.channels_last and x.dim() == 4:
+            return x.contiguous(memory_format=torch.channels_last)
+        return x
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.model(x)
+        return self.model(self.prepare_input(x))
 
     def common_step(self, batch: Any, train: bool) -> dict[str, Tensor]:
         """Compute the named loss terms of one batch; ``"loss"`` is the one optimised."""

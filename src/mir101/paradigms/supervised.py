@@ -65,15 +65,16 @@ class Supervised(System):
         metrics: MetricCollection | None = None,
         output_transform: Callable[[Tensor], Tensor] | None = None,
         metric_transform: Callable[[Tensor, Tensor], tuple[Tensor, Tensor]] | None = None,
+        channels_last: bool = False,
     ):
-        super().__init__(model, optim)
+        super().__init__(model, optim, channels_last)
         self.loss = loss
         self.val_metrics = metrics.clone(prefix="val/") if metrics is not None else None
         self.output_transform = output_transform
         self.metric_transform = metric_transform
 
     def predict_batch(self, x: Tensor) -> Tensor:
-        out = self.model(x)
+        out = self.model(self.prepare_input(x))
         return self.output_transform(out) if self.output_transform is not None else out
 
     def common_step(self, batch: Any, train: bool) -> dict[str, Tensor]:

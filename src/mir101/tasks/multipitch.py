@@ -113,12 +113,17 @@ def mir_eval_multipitch(
 
 @torch.no_grad()
 def salience_map(
-    model: nn.Module, features: np.ndarray, patch_frames: int, batch_size: int = 16
+    model: nn.Module,
+    features: np.ndarray,
+    patch_frames: int,
+    batch_size: int = 16,
+    channels_last: bool = False,
 ) -> np.ndarray:
     """Salience (freq, frames) in [0, 1] of a whole item, from overlapping patches.
 
     Patches of ``patch_frames`` (the training length) with 50 % overlap; each frame averages the
     predictions of the patches covering it, so the model always sees the context it was trained on.
+    ``channels_last`` feeds channels-last batches (for a model trained with ``trainer.channels_last``).
     """
     model.eval()
     c, f, n = features.shape
@@ -133,6 +138,8 @@ def salience_map(
     for i in range(0, len(starts), batch_size):
         chunk = starts[i : i + batch_size]
         x = torch.from_numpy(np.stack([padded[:, :, s : s + patch_frames] for s in chunk])).float().to(dev)
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         out = torch.sigmoid(model(x)).reshape(len(chunk), -1, f, patch_frames)[:, 0].cpu().numpy()
         for s, o in zip(chunk, out):
             acc[:, s : s + patch_frames] += o
@@ -212,6 +219,7 @@ class MultiPitch(Task):
             metrics=MetricCollection({"f1": BinaryF1Score()}),
             output_transform=lambda out: out.reshape(out.shape[0], n_bins, out.shape[-1]),
             metric_transform=lambda out, y: (torch.sigmoid(out).flatten(), y.flatten().long()),
+            channels_last=self.cfg.trainer.channels_last,
         )
 
     def build_model(self) -> nn.Module:
@@ -233,7 +241,9 @@ class MultiPitch(Task):
         for key in keys:
             feats = np.asarray(cache(key), dtype=np.float32)
             times = cache.frame_times(key)
-            sal = salience_map(model, feats, self.cfg.data.patch_frames)
+            sal = salience_map(
+                model, feats, self.cfg.data.patch_frames, channels_last=self.cfg.trainer.channels_last
+            )
             out.append((times, sal, self.target(store, key, times) > 0.5))
         return out
 
@@ -321,7 +331,9 @@ class MultiPitch(Task):
         sal = np.zeros((self.grid.n_bins, self.input.n_frames(len(audio))), np.float32)
         with torch.no_grad():
             for c in self.input.chunks(np.asarray(audio, np.float32), chunk, overlap_frames=context):
-                part = salience_map(model, c.features[0].numpy(), p)
+                part = salience_map(
+                    model, c.features[0].numpy(), p, channels_last=self.cfg.trainer.channels_last
+                )
                 sal[:, c.start : c.stop] = part[:, c.start - c.first : c.stop - c.first]
         return {
             "times": self.input.frame_times(sal.shape[1]),
