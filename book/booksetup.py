@@ -82,8 +82,8 @@ FAST_SIZES = Sizes(
         "data.patch_hop_frames=64",
         "trainer.log_every_n_steps=1",
     ],
-    multipitch_train=[
-        "trainer.max_epochs=4",
+    multipitch_train=[  # about 40 steps: enough for a salience that shows the notes
+        "trainer.max_epochs=8",
         "trainer.limit_train_batches=10",
         "data.patch_hop_frames=64",
         "trainer.log_every_n_steps=1",
