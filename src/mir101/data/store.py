@@ -30,7 +30,7 @@ from mir101.data.pyjama import (
     validate_collection,
 )
 from mir101.errors import AnnotationError, StoreError, StoreValidationError
-from mir101.utils.io import atomic_path
+from mir101.utils.io import LazyHDF5, atomic_path
 
 __all__ = ["Store", "StoreWriter", "store_paths", "Segments", "Series"]
 
@@ -77,7 +77,7 @@ class Series:
     unit: str
 
 
-class Store:
+class Store(LazyHDF5):
     """Read access to a data store.
 
     Args:
@@ -123,31 +123,8 @@ class Store:
         self._h5: h5py.File | None = None
 
     # ------------------------------------------------------------------ hdf5 access
-    @property
-    def h5(self) -> h5py.File:
-        """The open HDF5 file (opened lazily, so that a Store can be sent to worker processes)."""
-        if self._h5 is None:
-            try:
-                self._h5 = h5py.File(self.hdf5_path, "r")
-            except OSError as err:
-                raise StoreError(f"{self.hdf5_path}: cannot open HDF5 file ({err})") from err
-        return self._h5
-
-    def close(self) -> None:
-        if self._h5 is not None:
-            self._h5.close()
-            self._h5 = None
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_h5"] = None
-        return state
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def _h5_path(self) -> Path:
+        return self.hdf5_path
 
     def __len__(self) -> int:
         return len(self.keys)

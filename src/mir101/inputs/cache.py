@@ -22,7 +22,7 @@ from mir101.data.store import Store
 from mir101.errors import AudioError, ParameterError, StoreError
 from mir101.inputs.base import InputModule
 from mir101.inputs.resample import resample
-from mir101.utils.io import atomic_path, cache_dir, stable_hash
+from mir101.utils.io import LazyHDF5, atomic_path, cache_dir, stable_hash
 
 __all__ = ["FeatureCache"]
 
@@ -33,7 +33,7 @@ CACHE_VERSION = 1
 _DTYPES = ("float16", "float32")
 
 
-class FeatureCache:
+class FeatureCache(LazyHDF5):
     """The output of one input module for every item of a store, stored in one HDF5 file.
 
     The file is named by a hash of everything the features depend on: the store's audio file
@@ -179,12 +179,8 @@ class FeatureCache:
         self.built = True
 
     # ------------------------------------------------------------------ reading
-    @property
-    def h5(self) -> h5py.File:
-        """The open cache file (opened lazily, so that the cache can be sent to worker processes)."""
-        if self._h5 is None:
-            self._h5 = h5py.File(self.path, "r")
-        return self._h5
+    def _h5_path(self) -> Path:
+        return self.path
 
     def __call__(self, key: str) -> np.ndarray:
         """Features of item ``key`` as float32 ``(channels, freq, frames)`` (waveform: ``(1, samples)``)."""
@@ -214,22 +210,6 @@ class FeatureCache:
     def frame_times(self, key: str) -> np.ndarray:
         """Time (s) of each frame of item ``key``."""
         return self.input.frame_times(self.n_frames(key))
-
-    def close(self) -> None:
-        if self._h5 is not None:
-            self._h5.close()
-            self._h5 = None
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_h5"] = None
-        return state
-
-    def __enter__(self) -> FeatureCache:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __len__(self) -> int:
         return len(self.keys)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_path", "cache_dir", "stable_hash"]
+__all__ = ["atomic_path", "cache_dir", "stable_hash", "LazyHDF5"]
 
 
 @contextlib.contextmanager
@@ -52,3 +52,46 @@ def stable_hash(obj: Any, length: int = 12) -> str:
     """A short hash of a JSON-able object that does not change between runs or machines."""
     text = json.dumps(obj, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+class LazyHDF5:
+    """Mixin: a read-only HDF5 file opened on first use, closed by ``close()`` or ``with``.
+
+    The open file is never pickled, so an object holding one can be sent to DataLoader worker
+    processes, each of which reopens it. Subclasses set ``_h5 = None`` and define ``_h5_path()``.
+    """
+
+    _h5: Any = None
+
+    def _h5_path(self) -> Path:
+        raise NotImplementedError
+
+    @property
+    def h5(self) -> Any:
+        """The open ``h5py.File`` (read-only)."""
+        if self._h5 is None:
+            import h5py
+
+            from mir101.errors import StoreError
+
+            try:
+                self._h5 = h5py.File(self._h5_path(), "r")
+            except OSError as err:
+                raise StoreError(f"{self._h5_path()}: cannot open HDF5 file ({err})") from err
+        return self._h5
+
+    def close(self) -> None:
+        if self._h5 is not None:
+            self._h5.close()
+            self._h5 = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_h5"] = None
+        return state
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
