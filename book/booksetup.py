@@ -101,9 +101,10 @@ FULL_SIZES = Sizes(
         "pitch_step": 1,
         "velocities": (50, 100),
     },
-    intro_train=["trainer.max_epochs=3"],
+    # a demonstration of the run folder: 60 steps (the real training is the multi-pitch page's)
+    intro_train=["trainer.max_epochs=2", "trainer.limit_train_batches=30"],
     multipitch_train=[],  # configs/multipitch/quickstart.yaml as it is (at most 6 minutes of training)
-    sinc_steps=300,
+    sinc_steps=120,
     excerpt_seconds=12.0,
 )
 
