@@ -41,8 +41,10 @@ demo: $(STAMP) soundfonts
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 
+# The tests, then the book in fast mode: a page that no longer runs fails `make test` (and CI).
 test: $(STAMP) lint
 	$(PY) -m pytest -q
+	$(MAKE) --no-print-directory book
 
 # The book executes every page (book/conf.py). `make book` runs it in fast mode (tiny corpora, a
 # few training steps: what CI runs); `make book-full` at realistic sizes. -W: any warning, a broken
