@@ -37,6 +37,7 @@ def main() -> None:
     warnings.filterwarnings("ignore")
 
     import torch
+    from omegaconf import OmegaConf
 
     from mir101.cli.run import quiet_lightning
     from mir101.config import load_config, load_yaml
@@ -72,7 +73,9 @@ def main() -> None:
 
         task, model = load_run(result.run_dir)
         entry = {
-            "command": f"mir101 train configs/multipitch/{row}.yaml trainer.max_time=00:00:{minutes:02d}:{seconds:02d}",
+            "command": " ".join(
+                [f"mir101 train configs/multipitch/{row}.yaml", overrides[1], *args.overrides]
+            ),
             "input": cfg.input.name,
             "harmonics": list(cfg.input.get("harmonics") or []),
             "model": Path(str(load_yaml(cfg_path).get("model", row))).stem,
@@ -95,9 +98,11 @@ def main() -> None:
             {
                 "machine": f"{os.cpu_count()} CPU cores, torch {torch.__version__}, {torch.get_num_threads()} threads",
                 "budget_minutes": args.minutes,
-                "corpus": dict(cfg.data.corpus_args),
+                "corpus": OmegaConf.to_container(cfg.data.corpus_args, resolve=True),
                 "held_out_soundfont": Path(args.soundfont).name if base else None,
-                "command": "python benchmarks/multipitch_rows.py --minutes " + str(args.minutes),
+                "command": " ".join(
+                    ["python benchmarks/multipitch_rows.py --minutes", str(args.minutes), *args.overrides]
+                ),
             }
         )
         out_path.parent.mkdir(parents=True, exist_ok=True)
