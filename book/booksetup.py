@@ -185,9 +185,16 @@ def stored_results(path: Path) -> Any | None:
     if not path.is_file():
         return None
     data = json.loads(path.read_text(encoding="utf-8"))
-    rows = data.get("rows", []) if isinstance(data, dict) else data
+    key = "systems" if isinstance(data, dict) and "systems" in data else "rows"
+    rows = data.get(key, []) if isinstance(data, dict) else data
+    if isinstance(rows, dict):  # {name: row} as the benchmarks write them
+        rows = [{"name": name, **row} for name, row in rows.items()]
+    for r in rows:  # other held-out sets (e.g. another SoundFont): their Accuracy as a column
+        for name, value in list(r.items()):
+            if name not in ("test", "metrics") and isinstance(value, dict) and "Accuracy" in value:
+                r[f"{name} Accuracy"] = round(float(value["Accuracy"]), 3)
     notes = (
-        {k: v for k, v in data.items() if k != "rows" and not isinstance(v, (dict, list))}
+        {k: v for k, v in data.items() if k != key and not isinstance(v, (dict, list))}
         if isinstance(data, dict)
         else {}
     )

@@ -146,3 +146,20 @@ def test_the_book_executes(tmp_path):
     """What ``make book`` does: execute every page in fast mode."""
     result = _sphinx(BOOK, tmp_path / "html", execute=True)
     assert result.returncode == 0, result.stderr[-5000:]
+
+
+@pytest.mark.parametrize("name", ["multipitch_rows.json", "multipitch_peers.json"])
+def test_stored_benchmark_results_render_as_tables(name, monkeypatch):
+    """The results tables the pages read: the benchmarks' JSON (rows or systems keyed by name)."""
+    path = ROOT / "benchmarks" / "results" / name
+    if not path.is_file():
+        pytest.skip(f"{name} not measured yet")
+    monkeypatch.syspath_prepend(str(BOOK))
+    from booksetup import stored_results
+
+    text = stored_results(path).data
+    rows = __import__("json").loads(path.read_text())
+    names = rows.get("rows") or rows.get("systems")
+    for row in names:
+        assert f"| {row} |" in text
+    assert "Accuracy" in text
