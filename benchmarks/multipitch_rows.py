@@ -48,11 +48,12 @@ def main() -> None:
     table = json.loads(out_path.read_text()) if out_path.is_file() else {"rows": {}}
     minutes = int(args.minutes)
     seconds = int(round((args.minutes - minutes) * 60))
+    budget = f"trainer.max_time=00:00:{minutes:02d}:{seconds:02d}"
     for row in args.rows:
         cfg_path = ROOT / "configs" / "multipitch" / f"{row}.yaml"
         overrides = [
             f"run_dir={Path(args.runs) / row}",
-            f"trainer.max_time=00:00:{minutes:02d}:{seconds:02d}",
+            budget,
             "trainer.enable_progress_bar=false",
             *args.overrides,
         ]
@@ -73,9 +74,7 @@ def main() -> None:
 
         task, model = load_run(result.run_dir)
         entry = {
-            "command": " ".join(
-                [f"mir101 train configs/multipitch/{row}.yaml", overrides[1], *args.overrides]
-            ),
+            "command": " ".join([f"mir101 train configs/multipitch/{row}.yaml", budget, *args.overrides]),
             "input": cfg.input.name,
             "harmonics": list(cfg.input.get("harmonics") or []),
             "model": Path(str(load_yaml(cfg_path).get("model", row))).stem,

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 from mir101.data.store import StoreWriter
+from tinyrun import TINY_MODEL
+from tinyrun import write_config as write_tiny_config
 
 SR = 22050
 
@@ -48,51 +49,26 @@ def chord_store(tmp_path_factory) -> Path:
     return make_chord_store(tmp_path_factory.mktemp("chords") / "chords")
 
 
-#: a small, fast multi-pitch setting: 4 octaves of HCQT at 1 bin per semitone
-TINY_INPUT = {
-    "name": "hcqt",
-    "fmin": 65.41,
-    "n_octaves": 4,
-    "bins_per_semitone": 1,
-    "harmonics": [1, 2, 3],
-    "hop_length": 512,
-}
-TINY_MODEL = [
-    {"batchnorm2d": {}},
-    {"conv2d": {"out_channels": 8, "kernel_size": [5, 3], "padding": "same"}},
-    "relu",
+#: the task tests' experiment: tinyrun's, with shorter patches, a head of 8 channels and 4 epochs
+TASK_MODEL = [
+    *TINY_MODEL[:3],
     {"conv2d": {"out_channels": 8, "kernel_size": [13, 3], "padding": "same"}},
     "relu",
     {"conv2d": {"out_channels": 1, "kernel_size": [1, 1]}},
 ]
+TASK_SECTIONS = {
+    "data": {"patch_frames": 32},
+    "model": {"layers": TASK_MODEL},
+    "optim": {"lr": 0.01},
+    "trainer": {"max_epochs": 4},
+}
 
 
 def _write_config(path: Path, store: Path, run_dir: Path, **sections) -> Path:
-    cfg = {
-        "task": {"name": "multipitch", "pos_weight": 3.0},
-        "data": {
-            "store": str(store),
-            "patch_frames": 32,
-            "patch_hop_frames": 16,
-            "batch_size": 8,
-            "split": {"valid": 0.2, "test": 0.2},
-        },
-        "input": dict(TINY_INPUT),
-        "model": {"layers": TINY_MODEL},
-        "optim": {"lr": 0.01},
-        "trainer": {
-            "max_epochs": 4,
-            "patience": 0,
-            "accelerator": "cpu",
-            "enable_progress_bar": False,
-            "log_every_n_steps": 1,
-        },
-        "run_dir": str(run_dir),
-    }
+    merged = dict(TASK_SECTIONS)
     for k, v in sections.items():
-        cfg[k] = {**cfg.get(k, {}), **v} if isinstance(v, dict) else v
-    path.write_text(yaml.safe_dump(cfg))
-    return path
+        merged[k] = {**merged[k], **v} if isinstance(v, dict) and k in merged else v
+    return write_tiny_config(path, store, run_dir, **merged)
 
 
 @pytest.fixture

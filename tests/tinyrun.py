@@ -1,4 +1,7 @@
-"""The tiny store, audio and experiment the reliability suite is made of (imported by its tests).
+"""The tiny store, audio and multi-pitch experiment the tests are made of.
+
+Imported as ``tinyrun`` by the reliability suite and by the task tests' conftest (``tests/`` is on
+``sys.path`` through ``tests/conftest.py``).
 
 Every case feeds mir101 something a user could give it (a bad file, a typo, a foreign checkpoint,
 an unwritable folder) and checks that it gets either a clean repair (logged) or one readable
