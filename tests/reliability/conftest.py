@@ -12,9 +12,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from tinyrun import make_store, write_config
 
 from mir101.cli import main
+from tinyrun import make_store, write_config
 
 
 @pytest.fixture(scope="session")

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from tinyrun import SR, tone
 
 from mir101.errors import AudioError
 from mir101.tasks.base import load_audio
+from tinyrun import SR, tone
 
 
 def _wav(path: Path, x: np.ndarray, sr: int = SR, subtype: str = "PCM_16") -> Path:

@@ -11,10 +11,10 @@ import os
 import numpy as np
 import pytest
 import soundfile as sf
-from tinyrun import SR, tone
 
 from mir101.errors import CheckpointError
 from mir101.tasks.runner import load_checkpoint, load_run
+from tinyrun import SR, tone
 
 
 @pytest.fixture(scope="module")

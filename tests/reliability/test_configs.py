@@ -11,10 +11,10 @@ import copy
 
 import pytest
 import yaml
-from tinyrun import TINY_MODEL, write_config
 
 from mir101.config import load_config
 from mir101.errors import ConfigError
+from tinyrun import TINY_MODEL, write_config
 
 UNET = [
     {"conv2d": {"out_channels": 4, "kernel_size": 3, "padding": "same"}},

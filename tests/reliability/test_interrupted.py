@@ -20,12 +20,12 @@ import h5py
 import numpy as np
 import pytest
 import torch
-from tinyrun import make_store
 
 from mir101.cli import main
 from mir101.data.store import Store
 from mir101.errors import StoreError
 from mir101.inputs import FeatureCache, HarmonicCQT
+from tinyrun import make_store
 
 CORPUS = ["data", "chorales", "--n", "2", "--tempo", "180,200", "--sr", "8000", "--workers", "1", "--quiet"]
 HCQT = {"fmin": 65.41, "n_octaves": 4, "bins_per_semitone": 1, "harmonics": (1, 2, 3)}

@@ -11,6 +11,7 @@ import sys
 
 import pytest
 import soundfile as sf
+
 from tinyrun import SR, tone, write_config
 
 CHORALES = ["data", "chorales", "--chorales", "bwv286", "--tempo", "180,200", "--sr", "8000", "--quiet"]

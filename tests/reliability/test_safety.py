@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from tinyrun import SR, tone, write_config
 
 import mir101
 from mir101.cli import main
 from mir101.config import load_config
 from mir101.errors import AudioError, ConfigError
+from tinyrun import SR, tone, write_config
 
 SRC = Path(mir101.__file__).parent
 SOURCES = sorted(SRC.rglob("*.py"))
