@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-ROWS = ("cqt_conv2d", "hcqt_conv2d", "hcqt_depthwise", "hcqt_resnet", "hcqt_convnext", "hcqt_unet")
+ROWS = ("cqt_conv2d", "hcqt_conv2d", "hcqt_depthwise", "hcqt_resnet", "hcqt_convnext", "hcqt_unet", "hcqt_context")
 
 
 def main() -> None:

@@ -199,6 +199,19 @@ def test_same_seed_same_store_other_seed_differs(tmp_path):
     assert Path(str(a) + ".pyjama").read_bytes() == Path(str(b) + ".pyjama").read_bytes()
 
 
+def test_a_rendition_does_not_depend_on_the_other_chorales_of_the_build(store, tmp_path):
+    """Rendering only some works again (the quickstart's other-SoundFont test set) gives the same
+    performances as in the full build."""
+    alone = build_chorales(
+        chorales=["bwv286"], renditions=2, seed=0, variation=FAST, out=tmp_path, progress=False
+    )
+    with Store(alone) as one:
+        assert one.keys and all(k.startswith("bwv286-") for k in one.keys)
+        for k in one.keys:
+            assert one.entry(k) == store.entry(k)
+            assert np.array_equal(one.audio(k)[0], store.audio(k)[0])
+
+
 def test_store_is_reused_from_the_cache(tmp_path, monkeypatch):
     (tmp_path / "corpora").mkdir()
     for path in cache_dir("corpora").glob("chorale-catalogue-*.json"):  # indexed once already

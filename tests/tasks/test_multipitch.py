@@ -118,6 +118,15 @@ def test_bad_runs_and_models(chord_store, tmp_path, write_config):
     )
     with pytest.raises(ConfigError, match="must output"):
         make_task(load_config(bad)).build_model()
+    for prior in (0.0, 1.5):
+        with pytest.raises(ConfigError, match="task.output_prior"):
+            make_task(
+                load_config(
+                    write_config(
+                        tmp_path / "p.yaml", chord_store, tmp_path / "p", task={"output_prior": prior}
+                    )
+                )
+            ).build_model()
     run = train(
         write_config(
             tmp_path / "c.yaml", chord_store, tmp_path / "c", trainer={"max_steps": 1, "max_epochs": 1}

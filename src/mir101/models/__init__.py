@@ -9,11 +9,13 @@ Book: "Models from YAML".
 """
 
 from mir101.models.factory import LayerModel, Step, build_model, load_model_file, normalise_layers
+from mir101.models.init import init_output_prior
 from mir101.models.registry import LAYERS, SKIP_OPS, LayerSpec, layer_names
 from mir101.models.summary import SummaryRow, count_macs, format_summary, receptive_field, summarize
 
 __all__ = [
     "build_model",
+    "init_output_prior",
     "LayerModel",
     "Step",
     "load_model_file",

@@ -57,6 +57,9 @@ class MultiPitchOptions:
         threshold: salience threshold; ``None`` chooses it on the validation works.
         augment: feature augmentation (:class:`~mir101.data.augment.FeatureAugment` kwargs:
             ``max_shift_bins``, ``envelope``, ``gain``, ``p``).
+        output_prior: the salience the untrained model starts at (the last layer's bias,
+            :func:`~mir101.models.init_output_prior`): about the fraction of active bins, e.g.
+            4 voices / 216 bins ~ 0.02; ``None`` keeps PyTorch's default initialisation.
         min_note_frames: shortest note (frames) kept when ``predict`` writes a MIDI file.
         excerpt_seconds: length of the excerpt drawn in the report.
     """
@@ -65,6 +68,7 @@ class MultiPitchOptions:
     pos_weight: float = 1.0
     threshold: float | None = None
     augment: dict[str, Any] = field(default_factory=dict)
+    output_prior: float | None = None
     min_note_frames: int = 3
     excerpt_seconds: float = 12.0
 
@@ -230,6 +234,13 @@ class MultiPitch(Task):
                 f"a multipitch model must output (1, freq={self.grid.n_bins}, time={self.input_shape[-1]}) "
                 f"for an input of {self.input_shape}; this model outputs {out}"
             )
+        if self.options.output_prior is not None:
+            from mir101.models import init_output_prior
+
+            try:
+                init_output_prior(model, self.options.output_prior)
+            except ValueError as err:
+                raise ConfigError(f"task.output_prior: {err}") from err
         return model
 
     # ------------------------------------------------------------------ evaluation

@@ -13,11 +13,12 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from mir101.config import load_config
 from mir101.errors import ConfigError
 
-__all__ = ["quickstart", "find_other_soundfont", "quickstart_config"]
+__all__ = ["quickstart", "find_other_soundfont", "quickstart_config", "held_out_chorales"]
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,15 @@ def quickstart_config() -> Path:
     )
 
 
+def held_out_chorales(cfg: Any) -> list[str]:
+    """Ids of the chorales (``bwv269``...) in the test split of a chorale experiment."""
+    from mir101.tasks.runner import make_task
+
+    task = make_task(cfg)
+    split = task.make_split()
+    return sorted({str(task.store.value(k, "chorale")) for k in split["test"]})
+
+
 def quickstart(out: Path, extra: Sequence[str] = ()) -> dict:
     from mir101.tasks.runner import train
 
@@ -62,8 +72,15 @@ def quickstart(out: Path, extra: Sequence[str] = ()) -> dict:
     base = None
     other = find_other_soundfont()
     if other is not None:
-        corpus_args = dict(load_config(quickstart_config(), overrides).data.corpus_args)
-        test_store = {"corpus": "chorales", "corpus_args": {**corpus_args, "soundfont": str(other)}}
+        first = load_config(quickstart_config(), overrides)
+        # only the held-out works are rendered again (renditions are seeded per chorale, so they
+        # are the same performances: ensembles, keys, tempi, dynamics, room)
+        corpus_args = {
+            **dict(first.data.corpus_args),
+            "soundfont": str(other),
+            "chorales": held_out_chorales(first),
+        }
+        test_store = {"corpus": "chorales", "corpus_args": corpus_args}
         base = {"data": {"test_stores": {"other_soundfont": test_store}}}
         print(f"held-out timbres: the test works are also rendered with {other}")
     else:
