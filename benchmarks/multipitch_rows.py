@@ -79,6 +79,8 @@ def main() -> None:
             "harmonics": list(cfg.input.get("harmonics") or []),
             "model": Path(str(load_yaml(cfg_path).get("model", row))).stem,
             "parameters": sum(p.numel() for p in model.parameters()),
+            "output_prior": cfg.task.get("output_prior"),
+            "measured": time.strftime("%Y-%m-%d"),
             "epochs": info["epochs"],
             "train_seconds": info["train_seconds"],
             "seconds_per_epoch": round(info["train_seconds"] / max(info["epochs"], 1), 1),
