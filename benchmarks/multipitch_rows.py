@@ -83,7 +83,9 @@ def main() -> None:
             "measured": time.strftime("%Y-%m-%d"),
             "epochs": info["epochs"],
             "train_seconds": info["train_seconds"],
-            "seconds_per_epoch": round(info["train_seconds"] / max(info["epochs"], 1), 1),
+            "steps": info.get("steps"),
+            # an "epoch" is the whole training set and the budget stops mid-epoch: time per step
+            "seconds_per_step": round(info["train_seconds"] / max(info.get("steps") or 1, 1), 3),
             "wall_seconds": round(wall, 1),
             "threshold": result.metrics["threshold"],
             "speed_audio_s_per_s": result.metrics.get("speed", {}).get("audio_s_per_s"),
@@ -110,9 +112,9 @@ def main() -> None:
         out_path.write_text(json.dumps(table, indent=1))
         t, o = entry.get("test", {}), entry.get("other_soundfont", {})
         print(
-            f"{row:<16} params {entry['parameters']:>8,}  epochs {entry['epochs']:>3}  "
+            f"{row:<16} params {entry['parameters']:>8,}  steps {entry['steps']:>5}  "
             f"test Acc {t.get('Accuracy', float('nan')):.3f}  other-SF Acc {o.get('Accuracy', float('nan')):.3f}  "
-            f"{entry['seconds_per_epoch']} s/epoch",
+            f"{entry['seconds_per_step']} s/step",
             flush=True,
         )
     print(f"wrote {out_path}")

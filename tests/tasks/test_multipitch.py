@@ -132,6 +132,7 @@ def test_bad_runs_and_models(chord_store, tmp_path, write_config):
             tmp_path / "c.yaml", chord_store, tmp_path / "c", trainer={"max_steps": 1, "max_epochs": 1}
         )
     ).run_dir
+    assert json.loads((run / "training.json").read_text())["steps"] == 1
     cfg = (run / "config.yaml").read_text().replace("out_channels: 8", "out_channels: 6")
     (run / "config.yaml").write_text(cfg)
     with pytest.raises(CheckpointError, match="do not fit the model"):

@@ -220,6 +220,7 @@ def train(
     epochs = trainer.current_epoch
     history = {
         "epochs": epochs,
+        "steps": int(trainer.global_step),
         "train_seconds": round(train_seconds, 2),
         "best_checkpoint": Path(best).name if best else None,
     }
