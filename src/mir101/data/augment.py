@@ -46,6 +46,10 @@ class FeatureAugment:
         envelope: standard deviation of a smooth random curve over frequency added to the
             (log-compressed) features, relative to the patch's standard deviation.
         gain: standard deviation of a random offset, relative to the patch's standard deviation.
+        harmonics: standard deviation of a random offset *per channel*, relative to the patch's
+            standard deviation. On a harmonic CQT, channel ``h`` holds the h-th harmonic of every
+            pitch, so this makes the partials of all notes louder or softer together: brighter or
+            darker timbres.
         p: probability of augmenting a patch at all.
         seed: None draws from numpy's global generator (reseeded per epoch by the trainer).
     """
@@ -53,10 +57,11 @@ class FeatureAugment:
     max_shift_bins: int = 0
     envelope: float = 0.0
     gain: float = 0.0
+    harmonics: float = 0.0
     p: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.max_shift_bins < 0 or self.envelope < 0 or self.gain < 0 or not 0 <= self.p <= 1:
+        if min(self.max_shift_bins, self.envelope, self.gain, self.harmonics) < 0 or not 0 <= self.p <= 1:
             raise ParameterError(f"FeatureAugment arguments must be non-negative (p in [0, 1]), got {self}")
 
     def __call__(self, x: np.ndarray, y: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
@@ -77,6 +82,9 @@ class FeatureAugment:
             x = x + curve[:, None]
         if self.gain:
             x = x + np.float32(rng.standard_normal() * self.gain * scale)
+        if self.harmonics and x.ndim == 3:
+            offsets = rng.standard_normal(x.shape[0]) * self.harmonics * scale
+            x = x + offsets.astype(x.dtype)[:, None, None]
         if nonnegative:
             x = np.maximum(x, 0.0)
         return x.astype(np.float32, copy=False), y
