@@ -11,6 +11,7 @@ status 2 and exactly one ``error: ...`` line, no traceback.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -44,19 +45,38 @@ def tone(midi: float, seconds: float, sr: int = SR) -> np.ndarray:
     return (0.2 * x).astype(np.float32)
 
 
-def make_store(path: Path, n_items: int = 6, seconds: float = 2.0, seed: int = 0) -> Path:
-    """Items of 2-note chords changing every 0.5 s, annotated as ``pitchmidi`` notes."""
+def make_store(
+    path: Path,
+    n_items: int = 6,
+    seconds: float = 2.0,
+    seed: int = 0,
+    *,
+    chord_size: int = 2,
+    pitches: tuple[int, int] = (50, 75),
+    sound: Callable[[int, int, np.random.Generator], np.ndarray] | None = None,
+    role: str | None = None,
+) -> Path:
+    """Items of random ``chord_size``-note chords (MIDI ``pitches``, end excluded) changing every
+    0.5 s, annotated as ``pitchmidi`` notes and one ``work_id`` per item.
+
+    ``sound(midi, n_samples, rng)`` makes each note (default: :func:`tone`); ``role`` adds a
+    ``role`` annotation to every item.
+    """
     rng = np.random.default_rng(seed)
+    sound = sound or (lambda midi, n, _rng: tone(midi, n / SR))
     with StoreWriter(path) as w:
         for i in range(n_items):
             audio = np.zeros(int(seconds * SR), np.float32)
             notes = []
             for s in range(int(seconds / 0.5)):
-                for m in rng.choice(np.arange(50, 75), 2, replace=False):
+                for m in rng.choice(np.arange(*pitches), chord_size, replace=False):
                     a = int(s * 0.5 * SR)
-                    audio[a : a + SR // 2] += tone(m, 0.5)
+                    audio[a : a + SR // 2] += sound(m, SR // 2, rng)
                     notes.append({"value": int(m), "time": s * 0.5, "duration": 0.5})
-            w.add(f"item{i}", audio, SR, {"pitchmidi": notes, "work_id": [{"value": f"w{i}"}]})
+            annotations = {"pitchmidi": notes, "work_id": [{"value": f"w{i}"}]}
+            if role is not None:
+                annotations["role"] = [{"value": role}]
+            w.add(f"item{i}", audio, SR, annotations)
     return path
 
 

@@ -7,8 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mir101.data.store import StoreWriter
-from tinyrun import TINY_MODEL
+from tinyrun import TINY_MODEL, make_store
 from tinyrun import write_config as write_tiny_config
 
 SR = 22050
@@ -25,23 +24,7 @@ def _tone(midi: float, n: int, rng: np.random.Generator) -> np.ndarray:
 
 def make_chord_store(path: Path, n_items: int = 10, seconds: float = 3.0, seed: int = 0) -> Path:
     """Items of random 3-note chords (MIDI 48-76), 0.5 s each, annotated as ``pitchmidi``."""
-    rng = np.random.default_rng(seed)
-    with StoreWriter(path) as w:
-        for i in range(n_items):
-            audio = np.zeros(int(seconds * SR), np.float32)
-            notes = []
-            for s in range(int(seconds / 0.5)):
-                for m in rng.choice(np.arange(48, 77), 3, replace=False):
-                    a = int(s * 0.5 * SR)
-                    audio[a : a + SR // 2] += _tone(m, SR // 2, rng)
-                    notes.append({"value": int(m), "time": s * 0.5, "duration": 0.5})
-            w.add(
-                f"item{i}",
-                audio,
-                SR,
-                {"pitchmidi": notes, "work_id": [{"value": f"w{i}"}], "role": [{"value": "mix"}]},
-            )
-    return path
+    return make_store(path, n_items, seconds, seed, chord_size=3, pitches=(48, 77), sound=_tone, role="mix")
 
 
 @pytest.fixture(scope="session")
