@@ -12,33 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import torch
 from torch import Tensor, nn
 from torchmetrics import MetricCollection
 
-from mir101.errors import ConfigError
+from mir101.losses import LOSSES, build_loss  # re-exported here until the tasks import mir101.losses
 from mir101.paradigms.base import System
 
 __all__ = ["Supervised", "build_loss", "LOSSES"]
-
-#: loss names accepted by :func:`build_loss`
-LOSSES: dict[str, Callable[..., nn.Module]] = {
-    "bce": nn.BCEWithLogitsLoss,  # multi-label: independent sigmoid per output
-    "ce": nn.CrossEntropyLoss,  # multi-class: softmax over classes (dim 1)
-    "mse": nn.MSELoss,  # regression
-    "l1": nn.L1Loss,
-}
-
-
-def build_loss(name: str, **kwargs: Any) -> nn.Module:
-    """A loss by name (``bce``, ``ce``, ``mse``, ``l1``); ``pos_weight`` may be a float for BCE."""
-    key = str(name).lower()
-    if key not in LOSSES:
-        raise ConfigError(f"loss '{name}' is not known; valid names: {sorted(LOSSES)}")
-    if "pos_weight" in kwargs and not isinstance(kwargs["pos_weight"], Tensor):
-        kwargs["pos_weight"] = torch.tensor(float(kwargs["pos_weight"]))
-    return LOSSES[key](**kwargs)
-
 
 class Supervised(System):
     """Supervised training of any model.
