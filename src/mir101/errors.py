@@ -13,6 +13,7 @@ __all__ = [
     "Mir101Error",
     "ParameterError",
     "ConfigError",
+    "UnknownNameError",
     "StoreError",
     "StoreValidationError",
     "AudioError",
@@ -35,6 +36,15 @@ class ParameterError(Mir101Error, ValueError):
 
 class ConfigError(Mir101Error):
     """An experiment configuration is invalid (unknown key, wrong type, bad value)."""
+
+
+class UnknownNameError(ConfigError, ParameterError):
+    """A name looked up in a :class:`~mir101.utils.registry.Registry` is not there (a layer, a norm...).
+
+    The message lists the valid names and the closest one. It is both a :class:`ConfigError` (a
+    name in a YAML file) and a :class:`ParameterError` (a brick's string argument, such as
+    ``norm="batch"``), so code catching either keeps working.
+    """
 
 
 class StoreError(Mir101Error):

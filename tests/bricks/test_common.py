@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 import mir101.bricks as B
+from mir101.errors import ConfigError, ParameterError, UnknownNameError
 
 # (brick, kwargs, input shape) — tiny sizes; every public brick appears at least once
 CATALOGUE = [
@@ -116,9 +117,12 @@ MODULES = [
     "_base",
     "shape",
     "frontends",
+    "causal",
     "tcn",
     "sincnet",
+    "norms",
     "conv",
+    "mlp",
     "residual",
     "recurrent",
     "positions",
@@ -146,3 +150,30 @@ def test_module_docstring_cites_a_paper_or_the_tutorial(name):
 def test_unknown_activation_lists_the_valid_names():
     with pytest.raises(ValueError, match="gelu"):
         B.ConvBlock2d(in_channels=1, out_channels=2, activation="gelo")
+
+
+# every string argument of a brick: (build with a bad name, the argument, a valid name)
+STRING_CHOICES = [
+    (lambda name: B.ConvBlock2d(norm=name), "norm", "batch"),
+    (lambda name: B.ResidualBlock(norm=name), "norm", "batch"),
+    (lambda name: B.UNet(channels=(2, 4), norm=name), "norm", "batch"),
+    (lambda name: B.MLP(activation=name), "activation", "relu"),
+    (lambda name: B.WaveformConv(activation=name), "activation", "relu"),
+    (lambda name: B.TransformerEncoder(d_model=8, n_heads=2, positions=name), "positions", "rope"),
+    (lambda name: B.TransformerDecoder(d_model=8, n_heads=2, positions=name), "positions", "learned"),
+    (lambda name: B.Recurrent(input_size=4, hidden_size=4, cell=name), "cell", "lstm"),
+    (lambda name: B.UNet(channels=(2, 4), upsample=name), "upsample", "interpolate"),
+    (lambda name: B.SincConv(out_channels=4, kernel_size=31, padding=name), "padding", "same"),
+]
+
+
+@pytest.mark.parametrize("build, argument, valid", STRING_CHOICES, ids=[a for _, a, _ in STRING_CHOICES])
+def test_every_string_choice_has_one_error_message(build, argument, valid):
+    """An unknown name raises UnknownNameError (a ParameterError and a ConfigError) with one message."""
+    build(valid)
+    build(valid.upper())  # names are case-insensitive, as in YAML layer lists
+    typo = valid[:-1] + "x"
+    pattern = rf"^unknown {argument} '{typo}' \(did you mean '{valid}'\?\); valid names: \[.*'{valid}'.*\]$"
+    for kind in (UnknownNameError, ParameterError, ConfigError):
+        with pytest.raises(kind, match=pattern):
+            build(typo)

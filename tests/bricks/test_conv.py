@@ -1,4 +1,4 @@
-"""Conv-2D block, depthwise-separable conv, MLP, channel LayerNorm."""
+"""Conv-2D projections: the conv block (every norm, pooling, padding) and the depthwise-separable conv."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from mir101.bricks import MLP, ChannelNorm, ConvBlock2d, DepthwiseSeparableConv2d
-from mir101.errors import ParameterError
+from mir101.bricks import ConvBlock2d, DepthwiseSeparableConv2d
 
 
 @pytest.mark.parametrize("kernel_size", [3, (5, 3), (7, 1)])
@@ -26,11 +25,6 @@ def test_conv_block_valid_padding_and_stride():
         torch.randn(2, 1, 72, 9)
     )
     assert y.shape == (2, 4, (72 - 5) // 3 + 1, 9)
-
-
-def test_unknown_norm_lists_the_choices():
-    with pytest.raises(ParameterError, match="batch"):
-        ConvBlock2d(norm="batchnorm")
 
 
 @pytest.mark.parametrize("kernel_size", [3, (5, 5), (7, 3)])
@@ -55,19 +49,3 @@ def test_depthwise_filters_see_one_channel_each():
     x[:, 2] = torch.randn(6, 6)
     y = ds.depthwise(x)
     assert torch.count_nonzero(y[:, [0, 1, 3]] - ds.depthwise.bias[[0, 1, 3]].view(1, 3, 1, 1)) == 0
-
-
-@pytest.mark.parametrize("hidden", [(), (8,), (8, 8)])
-def test_mlp_acts_on_the_last_axis(hidden):
-    mlp = MLP(in_features=5, hidden_features=hidden, out_features=3)
-    assert mlp(torch.randn(2, 7, 5)).shape == (2, 7, 3)
-    assert sum(isinstance(m, nn.Linear) for m in mlp.modules()) == len(hidden) + 1
-
-
-def test_channel_norm_normalises_each_position_over_channels():
-    x = 3 + 2 * torch.randn(2, 8, 5, 4)
-    y = ChannelNorm(num_channels=8)(x)
-    torch.testing.assert_close(y.mean(1), torch.zeros(2, 5, 4), atol=1e-5, rtol=0)
-    torch.testing.assert_close(y.var(1, unbiased=False), torch.ones(2, 5, 4), atol=1e-3, rtol=0)
-    ref = nn.functional.layer_norm(x.permute(0, 2, 3, 1), (8,), eps=1e-6).permute(0, 3, 1, 2)
-    torch.testing.assert_close(y, ref, atol=1e-5, rtol=1e-5)

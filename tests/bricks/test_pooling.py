@@ -1,4 +1,4 @@
-"""Pooling over time: AutoPool interpolates mean..max, attention weights sum to one, MOVE's split, TD batch norm."""
+"""Pooling over time: AutoPool interpolates mean..max, attention weights sum to one, MOVE's split."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from mir101.bricks import (
     GlobalMaxPool,
     GlobalMeanPool,
     SplitAttentionPool,
-    TimeDistributedBatchNorm,
 )
 from mir101.errors import ShapeError
 
@@ -77,10 +76,3 @@ def test_split_attention_uses_one_half_as_weights_of_the_other():
 def test_split_attention_alpha_can_be_fixed():
     pool = SplitAttentionPool(learn_alpha=False)
     assert not list(pool.parameters()) and "alpha" in dict(pool.named_buffers())
-
-
-def test_time_distributed_batch_norm_normalises_features_over_batch_and_time():
-    bn = TimeDistributedBatchNorm(num_features=5).train()
-    y = bn(3 + 2 * torch.randn(8, 30, 5))
-    torch.testing.assert_close(y.mean(dim=(0, 1)), torch.zeros(5), atol=1e-5, rtol=0)
-    torch.testing.assert_close(y.std(dim=(0, 1), unbiased=False), torch.ones(5), atol=1e-3, rtol=0)

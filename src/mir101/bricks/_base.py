@@ -106,9 +106,12 @@ for _name, _cls in {
 
 
 def make_activation(name: str | None) -> nn.Module:
-    """An activation module from its name (``None`` gives the identity); unknown names list the valid ones."""
+    """An activation module from its name in :data:`ACTIVATIONS` (``None`` gives the identity).
+
+    Raises:
+        UnknownNameError: ``name`` is not in :data:`ACTIVATIONS` (a ``ParameterError``); the message
+            lists the valid names.
+    """
     if name is None:
         return nn.Identity()
-    if name not in ACTIVATIONS:
-        raise ParameterError(f"activation={name!r} is not one of {ACTIVATIONS.names()}")
     return ACTIVATIONS.get(name)()

@@ -1,4 +1,4 @@
-"""Projections: the conv-2D block, the depthwise-separable convolution, the MLP and a channel LayerNorm.
+"""Conv-2D projections: the conv-norm-activation-pool block and the depthwise-separable convolution.
 
 Paper (depthwise-separable): Chollet, "Xception: Deep Learning with Depthwise Separable
 Convolutions", CVPR 2017, https://arxiv.org/abs/1610.02357
@@ -12,65 +12,12 @@ tutorial's networks (deep salience, tagging, chords, covers). Its cost is
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor, nn
 
 from mir101.bricks._base import Brick, check_ndim, make_activation, pair
-from mir101.errors import ParameterError
+from mir101.bricks.norms import make_norm
 
-__all__ = ["ConvBlock2d", "DepthwiseSeparableConv2d", "MLP", "ChannelNorm", "make_norm2d", "NORMS_2D"]
-
-#: normalisations a 2-D brick accepts by name (``norm="batch"``)
-NORMS_2D = ("batch", "layer", "instance", "group")
-
-
-class ChannelNorm(Brick):
-    """LayerNorm over the channel axis of a ``(batch, channels, ...)`` tensor, at every position.
-
-    ``nn.LayerNorm`` normalises the *last* axes; convolutional features keep channels on axis 1.
-    This is ConvNeXt's "LayerNorm, channels first".
-
-    Args:
-        num_channels: size of axis 1.
-        eps: added to the variance.
-
-    Shape:
-        - input: ``(batch, channels, *)``
-        - output: same as input
-
-    Examples:
-        >>> y = ChannelNorm(num_channels=8)(torch.randn(2, 8, 5, 7))
-        >>> bool(y.mean(dim=1).abs().max() < 1e-5)
-        True
-    """
-
-    def __init__(self, *, num_channels: int = 64, eps: float = 1e-6):
-        super().__init__()
-        self.eps = eps
-        self.weight = nn.Parameter(torch.ones(num_channels))
-        self.bias = nn.Parameter(torch.zeros(num_channels))
-
-    def forward(self, x: Tensor) -> Tensor:
-        mean = x.mean(dim=1, keepdim=True)
-        var = x.var(dim=1, keepdim=True, unbiased=False)
-        x = (x - mean) / torch.sqrt(var + self.eps)
-        shape = (1, -1) + (1,) * (x.dim() - 2)
-        return x * self.weight.view(shape) + self.bias.view(shape)
-
-
-def make_norm2d(norm: str | None, channels: int) -> nn.Module:
-    """A normalisation of ``(batch, channels, freq, time)`` by name: one of :data:`NORMS_2D` or ``None``."""
-    if norm is None:
-        return nn.Identity()
-    if norm == "batch":
-        return nn.BatchNorm2d(channels)
-    if norm == "layer":
-        return ChannelNorm(num_channels=channels)
-    if norm == "instance":
-        return nn.InstanceNorm2d(channels, affine=True)
-    if norm == "group":
-        return nn.GroupNorm(min(8, channels), channels)
-    raise ParameterError(f"norm={norm!r} must be one of {NORMS_2D} or None")
+__all__ = ["ConvBlock2d", "DepthwiseSeparableConv2d"]
 
 
 class ConvBlock2d(Brick):
@@ -82,7 +29,8 @@ class ConvBlock2d(Brick):
         kernel_size: ``(freq, time)`` extent of the filters, or one int for both.
         stride: ``(freq, time)`` step, or one int.
         padding: ``"same"`` (stride 1 only), ``"valid"``, or explicit ints.
-        norm: one of ``"batch"``, ``"layer"`` (over channels), ``"instance"``, ``"group"``, or ``None``.
+        norm: a name of :data:`~mir101.bricks.norms.NORMS` (``"batch"``, ``"layer"`` over channels,
+            ``"instance"``, ``"group"``) or ``None``.
         activation: an activation name (``"relu"``, ``"gelu"``, ...) or ``None``.
         pool: ``(freq, time)`` max-pooling factors after the activation, or ``None``.
         dropout: dropout probability at the end.
@@ -93,6 +41,7 @@ class ConvBlock2d(Brick):
           ``"same"`` padding and no pooling
 
     Examples:
+        >>> import torch
         >>> block = ConvBlock2d(in_channels=6, out_channels=16, kernel_size=(5, 5), pool=(2, 1))
         >>> block(torch.zeros(2, 6, 72, 20)).shape
         torch.Size([2, 16, 36, 20])
@@ -121,7 +70,7 @@ class ConvBlock2d(Brick):
                 padding=padding,
                 bias=norm is None,
             ),
-            make_norm2d(norm, out_channels),
+            make_norm(norm, out_channels),
             make_activation(activation),
         ]
         if pool is not None:
@@ -188,44 +137,3 @@ class DepthwiseSeparableConv2d(Brick):
     def forward(self, x: Tensor) -> Tensor:
         check_ndim(x, 4, "(batch, channels, freq, time)", "DepthwiseSeparableConv2d")
         return self.pointwise(self.depthwise(x))
-
-
-class MLP(Brick):
-    """Linear layers with activations in between, applied to the last axis (a multi-layer perceptron).
-
-    Args:
-        in_features: size of the last axis of the input.
-        hidden_features: sizes of the hidden layers (empty: a single linear layer).
-        out_features: size of the output's last axis.
-        activation: activation between layers (none after the last).
-        dropout: dropout probability after each hidden activation.
-
-    Shape:
-        - input: ``(batch, *, in_features)``
-        - output: ``(batch, *, out_features)``
-
-    Examples:
-        >>> MLP(in_features=32, hidden_features=(64,), out_features=10)(torch.zeros(4, 100, 32)).shape
-        torch.Size([4, 100, 10])
-    """
-
-    def __init__(
-        self,
-        *,
-        in_features: int = 128,
-        hidden_features: tuple[int, ...] = (128,),
-        out_features: int = 128,
-        activation: str | None = "relu",
-        dropout: float = 0.0,
-    ):
-        super().__init__()
-        sizes = (in_features, *hidden_features, out_features)
-        layers: list[nn.Module] = []
-        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-            layers.append(nn.Linear(n_in, n_out))
-            if i < len(sizes) - 2:
-                layers += [make_activation(activation), nn.Dropout(dropout)]
-        self.layers = nn.Sequential(*layers)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.layers(x)

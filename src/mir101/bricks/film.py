@@ -37,6 +37,7 @@ class FiLM(Brick):
         - output: same as ``x``
 
     Examples:
+        >>> import torch
         >>> film = FiLM(num_features=16, cond_dim=4)
         >>> film(torch.randn(2, 16, 36, 20), torch.randn(2, 4)).shape
         torch.Size([2, 16, 36, 20])

@@ -11,20 +11,20 @@ Papers:
 A front-end is the first layer that sees the signal. On a waveform, a convolution whose kernel
 spans a frame and whose stride is the hop learns its own filterbank in place of the STFT
 (:class:`WaveformConv`); many tiny kernels with pooling build that filterbank hierarchically
-(:class:`SampleCNN`); dilated causal convolutions grow the receptive field exponentially with
-depth without ever looking at the future (:class:`CausalConv1d`, :class:`WaveNet`).
+(:class:`SampleCNN`); dilated causal convolutions (:class:`~mir101.bricks.causal.CausalConv1d`)
+grow the receptive field exponentially with depth without ever looking at the future (:class:`WaveNet`).
 """
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mir101.bricks._base import Brick, check_ndim, make_activation
+from mir101.bricks.causal import CausalConv1d
 from mir101.errors import ParameterError
 
-__all__ = ["WaveformConv", "SampleCNN", "CausalConv1d", "WaveNet"]
+__all__ = ["WaveformConv", "SampleCNN", "WaveNet"]
 
 
 class WaveformConv(Brick):
@@ -126,62 +126,6 @@ class SampleCNN(Brick):
     def forward(self, x: Tensor) -> Tensor:
         check_ndim(x, 3, "(batch, channels, samples)", "SampleCNN")
         return self.layers(x)
-
-
-class CausalConv1d(Brick):
-    """A conv-1D whose output at time ``t`` depends only on inputs at times ``<= t``.
-
-    The input is padded on the left with ``(kernel_size - 1) * dilation`` zeros, so the output
-    has as many frames as the input (for ``stride=1``) and never looks ahead.
-
-    Args:
-        in_channels: input channels.
-        out_channels: output channels.
-        kernel_size: taps of the filter.
-        dilation: spacing between taps (``2**layer`` in WaveNet and TCN).
-        bias: add a learned bias.
-        weight_norm: reparametrise the weight as ``g * v / ||v||`` (Salimans & Kingma 2016), as TCN does.
-
-    Shape:
-        - input: ``(batch, in_channels, time)``
-        - output: ``(batch, out_channels, time)``
-
-    Examples:
-        >>> conv = CausalConv1d(in_channels=1, out_channels=8, kernel_size=3, dilation=4)
-        >>> conv(torch.zeros(2, 1, 100)).shape
-        torch.Size([2, 8, 100])
-
-    References:
-        van den Oord et al., "WaveNet: A Generative Model for Raw Audio", 2016,
-        https://arxiv.org/abs/1609.03499
-    """
-
-    def __init__(
-        self,
-        *,
-        in_channels: int = 1,
-        out_channels: int = 32,
-        kernel_size: int = 2,
-        dilation: int = 1,
-        bias: bool = True,
-        weight_norm: bool = False,
-    ):
-        super().__init__()
-        if kernel_size < 1 or dilation < 1:
-            raise ParameterError(f"kernel_size={kernel_size} and dilation={dilation} must be >= 1")
-        self.left_padding = (kernel_size - 1) * dilation
-        self.conv = nn.Conv1d(in_channels, out_channels, kernel_size, dilation=dilation, bias=bias)
-        if weight_norm:
-            self.conv = nn.utils.parametrizations.weight_norm(self.conv)
-
-    @property
-    def receptive_field(self) -> int:
-        """Number of input samples one output sample depends on."""
-        return self.left_padding + 1
-
-    def forward(self, x: Tensor) -> Tensor:
-        check_ndim(x, 3, "(batch, channels, time)", "CausalConv1d")
-        return self.conv(F.pad(x, (self.left_padding, 0)))
 
 
 class _WaveNetLayer(nn.Module):

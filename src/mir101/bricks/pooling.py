@@ -1,4 +1,4 @@
-"""Pooling over time: mean, max, attention weighting, AutoPool, MOVE's split-channel attention; time-distributed batch norm.
+"""Pooling over time: mean, max, attention weighting, AutoPool, MOVE's split-channel attention.
 
 Papers:
     - McFee, Salamon & Bello, "Adaptive Pooling Operators for Weakly Labeled Sound Event
@@ -21,7 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from mir101.bricks._base import Brick, check_ndim
-from mir101.errors import ParameterError, ShapeError
+from mir101.errors import ShapeError
 
 __all__ = [
     "GlobalMeanPool",
@@ -29,7 +29,6 @@ __all__ = [
     "AttentionPool",
     "AutoPool",
     "SplitAttentionPool",
-    "TimeDistributedBatchNorm",
 ]
 
 
@@ -202,33 +201,3 @@ class SplitAttentionPool(Brick):
             )
         values, scores = x.chunk(2, dim=1)
         return _weighted_sum(values, self.alpha * scores, self.dim, self.keepdim)
-
-
-class TimeDistributedBatchNorm(Brick):
-    """Batch normalisation of the features of every frame of a ``(batch, time, features)`` sequence.
-
-    ``nn.BatchNorm1d`` expects features on axis 1; after a linear layer they are on the last
-    axis. Statistics are over batch and time, as for a convolution.
-
-    Args:
-        num_features: size of the last axis.
-        affine: learn a scale and a shift.
-
-    Shape:
-        - input: ``(batch, time, num_features)``
-        - output: same as input
-
-    Examples:
-        >>> TimeDistributedBatchNorm(num_features=16)(torch.randn(4, 10, 16)).shape
-        torch.Size([4, 10, 16])
-    """
-
-    def __init__(self, *, num_features: int = 128, affine: bool = True):
-        super().__init__()
-        if num_features < 1:
-            raise ParameterError(f"num_features={num_features} must be positive")
-        self.norm = nn.BatchNorm1d(num_features, affine=affine)
-
-    def forward(self, x: Tensor) -> Tensor:
-        check_ndim(x, 3, "(batch, time, features)", "TimeDistributedBatchNorm")
-        return self.norm(x.transpose(1, 2)).transpose(1, 2)

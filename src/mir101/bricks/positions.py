@@ -16,13 +16,23 @@ one frame at a time with a key/value cache gives each new frame its true positio
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor, nn
 
 from mir101.bricks._base import Brick, check_ndim
 from mir101.errors import ParameterError, ShapeError
+from mir101.utils.registry import Registry
 
-__all__ = ["SinusoidalPositions", "LearnedPositions", "RotaryEmbedding"]
+__all__ = [
+    "SinusoidalPositions",
+    "LearnedPositions",
+    "RotaryEmbedding",
+    "POSITIONS",
+    "make_positions",
+    "is_rotary",
+]
 
 
 class SinusoidalPositions(Brick):
@@ -136,3 +146,53 @@ class RotaryEmbedding(Brick):
         cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
         x1, x2 = x.chunk(2, dim=-1)
         return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+
+
+def _sinusoidal(d_model: int, max_len: int) -> nn.Module:
+    return SinusoidalPositions(d_model=d_model)
+
+
+def _learned(d_model: int, max_len: int) -> nn.Module:
+    return LearnedPositions(d_model=d_model, max_len=max_len)
+
+
+def _rotary(d_model: int, max_len: int) -> None:
+    return None  # nothing added to the input: the attention rotates queries and keys
+
+
+#: Positions a transformer accepts by name (``positions="rope"``), as factories
+#: ``(d_model, max_len) -> module added to the input``; ``"rope"`` adds none (rotary positions live
+#: inside the attention, see :class:`RotaryEmbedding`), nor does ``positions=None`` (order-blind).
+POSITIONS: Registry[Callable[[int, int], nn.Module | None]] = Registry("positions")
+POSITIONS.add("sinusoidal", _sinusoidal)
+POSITIONS.add("learned", _learned)
+POSITIONS.add("rope", _rotary)
+
+
+def make_positions(positions: str | None, d_model: int, max_len: int) -> nn.Module | None:
+    """The absolute position encoding named ``positions``, or ``None`` for ``"rope"`` and ``None``.
+
+    Args:
+        positions: a name of :data:`POSITIONS` (``"sinusoidal"``, ``"learned"``, ``"rope"``) or ``None``.
+        d_model: features per frame.
+        max_len: the number of positions of ``"learned"`` encodings.
+
+    Raises:
+        UnknownNameError: ``positions`` is not in :data:`POSITIONS` (a ``ParameterError``).
+
+    Examples:
+        >>> make_positions("learned", d_model=16, max_len=32)
+        LearnedPositions(
+          (embedding): Embedding(32, 16)
+        )
+        >>> make_positions("rope", d_model=16, max_len=32) is None
+        True
+    """
+    if positions is None:
+        return None
+    return POSITIONS.get(positions)(d_model, max_len)
+
+
+def is_rotary(positions: str | None) -> bool:
+    """Whether ``positions`` names rotary embeddings (``"rope"``, any case)."""
+    return positions is not None and str(positions).lower() == "rope"

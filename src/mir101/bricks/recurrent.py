@@ -16,16 +16,21 @@ every step for frame-wise labels (chords, beats) and the last step to summarise 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor, nn
 
 from mir101.bricks._base import Brick, check_ndim
-from mir101.errors import ParameterError
+from mir101.utils.registry import Registry
 
 __all__ = ["Recurrent", "CELLS"]
 
-#: the recurrent cells :class:`Recurrent` accepts
-CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+#: The recurrent cells :class:`Recurrent` accepts by name (``cell="gru"``): the torch classes.
+CELLS: Registry[Callable[..., nn.RNNBase]] = Registry("cell")
+CELLS.add("rnn", nn.RNN)
+CELLS.add("gru", nn.GRU)
+CELLS.add("lstm", nn.LSTM)
 
 
 class Recurrent(Brick):
@@ -34,7 +39,7 @@ class Recurrent(Brick):
     Args:
         input_size: features per frame.
         hidden_size: state size per direction.
-        cell: ``"lstm"``, ``"gru"`` or ``"rnn"`` (tanh).
+        cell: a name of :data:`CELLS`: ``"lstm"``, ``"gru"`` or ``"rnn"`` (tanh).
         num_layers: stacked recurrent layers.
         bidirectional: also read the sequence backwards and concatenate both directions.
         return_sequence: ``True`` returns every step; ``False`` only the final state (for a
@@ -71,9 +76,7 @@ class Recurrent(Brick):
         dropout: float = 0.0,
     ):
         super().__init__()
-        if cell not in CELLS:
-            raise ParameterError(f"cell={cell!r} must be one of {sorted(CELLS)}")
-        self.rnn = CELLS[cell](
+        self.rnn = CELLS.get(cell)(
             input_size,
             hidden_size,
             num_layers=num_layers,

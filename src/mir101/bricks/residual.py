@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from mir101.bricks._base import Brick, check_ndim, pair
-from mir101.bricks.conv import make_norm2d
+from mir101.bricks.norms import make_norm
 from mir101.errors import ParameterError
 
 __all__ = ["ResidualBlock", "BottleneckBlock", "ConvNeXtBlock", "DropPath"]
@@ -38,7 +38,7 @@ def _shortcut(
     if in_channels == out_channels and pair(stride, "stride") == (1, 1):
         return nn.Identity()
     return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False), make_norm2d(norm, out_channels)
+        nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False), make_norm(norm, out_channels)
     )
 
 
@@ -79,10 +79,10 @@ class ResidualBlock(Brick):
         k = pair(kernel_size, "kernel_size")
         self.residual = nn.Sequential(
             nn.Conv2d(in_channels, out_channels, k, stride=stride, padding=pad, bias=False),
-            make_norm2d(norm, out_channels),
+            make_norm(norm, out_channels),
             nn.ReLU(),
             nn.Conv2d(out_channels, out_channels, k, padding=pad, bias=False),
-            make_norm2d(norm, out_channels),
+            make_norm(norm, out_channels),
         )
         self.shortcut = _shortcut(in_channels, out_channels, stride, norm)
 
@@ -129,7 +129,7 @@ class BottleneckBlock(Brick):
         mid = bottleneck_channels or max(1, out_channels // 4)
         self.residual = nn.Sequential(
             nn.Conv2d(in_channels, mid, 1, bias=False),
-            make_norm2d(norm, mid),
+            make_norm(norm, mid),
             nn.ReLU(),
             nn.Conv2d(
                 mid,
@@ -139,10 +139,10 @@ class BottleneckBlock(Brick):
                 padding=_same_padding(kernel_size),
                 bias=False,
             ),
-            make_norm2d(norm, mid),
+            make_norm(norm, mid),
             nn.ReLU(),
             nn.Conv2d(mid, out_channels, 1, bias=False),
-            make_norm2d(norm, out_channels),
+            make_norm(norm, out_channels),
         )
         self.shortcut = _shortcut(in_channels, out_channels, stride, norm)
 

@@ -16,6 +16,7 @@ window. The filters start mel-spaced, like a mel filterbank, and move during tra
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -23,8 +24,15 @@ from torch import Tensor, nn
 
 from mir101.bricks._base import Brick, check_ndim
 from mir101.errors import ParameterError, ShapeError
+from mir101.utils.registry import Registry
 
-__all__ = ["SincConv"]
+__all__ = ["SincConv", "PADDINGS"]
+
+#: :class:`SincConv`'s ``padding`` by name: the zeros added on each side of the signal, as a function
+#: of ``kernel_size``: ``"valid"`` none, ``"same"`` half a kernel (as many frames as samples at stride 1).
+PADDINGS: Registry[Callable[[int], int]] = Registry("padding")
+PADDINGS.add("valid", lambda kernel_size: 0)
+PADDINGS.add("same", lambda kernel_size: kernel_size // 2)
 
 
 def _hz_to_mel(hz: Tensor | float) -> Tensor:
@@ -89,8 +97,7 @@ class SincConv(Brick):
             raise ParameterError(f"in_channels={in_channels}: SincConv filters a mono waveform (1 channel)")
         if kernel_size % 2 == 0 or kernel_size < 3:
             raise ParameterError(f"kernel_size={kernel_size} must be odd and >= 3 (symmetric filters)")
-        if padding not in ("valid", "same"):
-            raise ParameterError(f"padding={padding!r} must be 'valid' or 'same'")
+        self.pad = PADDINGS.get(padding)(kernel_size)
         nyquist = sample_rate / 2
         f_min = min_low_hz if f_min is None else f_min
         f_max = nyquist - min_band_hz if f_max is None else f_max
@@ -136,8 +143,7 @@ class SincConv(Brick):
         if x.shape[1] != 1:
             raise ShapeError(f"SincConv filters a mono waveform (batch, 1, samples), got {tuple(x.shape)}")
         weight = self.filters().unsqueeze(1)
-        pad = self.kernel_size // 2 if self.padding == "same" else 0
-        return F.conv1d(x, weight, stride=self.stride, padding=pad)
+        return F.conv1d(x, weight, stride=self.stride, padding=self.pad)
 
     def extra_repr(self) -> str:
         return (

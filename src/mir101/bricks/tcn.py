@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from mir101.bricks._base import Brick, check_ndim
-from mir101.bricks.frontends import CausalConv1d
+from mir101.bricks.causal import CausalConv1d
 from mir101.errors import ParameterError
 
 __all__ = ["TemporalBlock", "TCN"]

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mir101.bricks._base import Brick, check_ndim
-from mir101.bricks.positions import LearnedPositions, RotaryEmbedding, SinusoidalPositions
+from mir101.bricks.positions import RotaryEmbedding, is_rotary, make_positions
 from mir101.errors import ParameterError
 
 __all__ = [
@@ -35,8 +35,6 @@ __all__ = [
     "TransformerEncoder",
     "TransformerDecoder",
 ]
-
-POSITIONS = ("sinusoidal", "learned", "rope", None)
 
 
 @dataclass
@@ -175,16 +173,6 @@ class TransformerBlock(Brick):
         return x + self.drop(self.mlp(self.norm2(x)))
 
 
-def _absolute_positions(positions: str | None, d_model: int, max_len: int) -> nn.Module | None:
-    if positions not in POSITIONS:
-        raise ParameterError(f"positions={positions!r} must be one of {POSITIONS}")
-    if positions == "sinusoidal":
-        return SinusoidalPositions(d_model=d_model)
-    if positions == "learned":
-        return LearnedPositions(d_model=d_model, max_len=max_len)
-    return None  # rope (inside attention) or none
-
-
 class TransformerEncoder(Brick):
     """A stack of non-causal pre-norm :class:`TransformerBlock` with positions and a final LayerNorm.
 
@@ -194,7 +182,8 @@ class TransformerEncoder(Brick):
         n_layers: transformer blocks.
         ff_mult: feed-forward width multiple.
         dropout: dropout probability.
-        positions: ``"sinusoidal"``, ``"learned"``, ``"rope"`` or ``None`` (order-blind).
+        positions: a name of :data:`~mir101.bricks.positions.POSITIONS` (``"sinusoidal"``,
+            ``"learned"``, ``"rope"``) or ``None`` (order-blind).
         max_len: longest sequence, for ``"learned"`` positions.
 
     Shape:
@@ -218,9 +207,9 @@ class TransformerEncoder(Brick):
         max_len: int = 1024,
     ):
         super().__init__()
-        self.positions = _absolute_positions(positions, d_model, max_len)
+        self.positions = make_positions(positions, d_model=d_model, max_len=max_len)
         block = dict(
-            d_model=d_model, n_heads=n_heads, ff_mult=ff_mult, dropout=dropout, rope=positions == "rope"
+            d_model=d_model, n_heads=n_heads, ff_mult=ff_mult, dropout=dropout, rope=is_rotary(positions)
         )
         self.blocks = nn.ModuleList(TransformerBlock(**block) for _ in range(n_layers))
         self.norm = nn.LayerNorm(d_model)
@@ -246,7 +235,8 @@ class TransformerDecoder(Brick):
         n_layers: transformer blocks.
         ff_mult: feed-forward width multiple.
         dropout: dropout probability.
-        positions: ``"sinusoidal"``, ``"learned"``, ``"rope"`` or ``None``.
+        positions: a name of :data:`~mir101.bricks.positions.POSITIONS` (``"sinusoidal"``,
+            ``"learned"``, ``"rope"``) or ``None``.
         max_len: longest sequence, for ``"learned"`` positions.
         vocab_size: number of tokens (embedding in, logits out), or ``None`` for features.
 
@@ -279,9 +269,9 @@ class TransformerDecoder(Brick):
     ):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, d_model) if vocab_size else None
-        self.positions = _absolute_positions(positions, d_model, max_len)
+        self.positions = make_positions(positions, d_model=d_model, max_len=max_len)
         block = dict(
-            d_model=d_model, n_heads=n_heads, ff_mult=ff_mult, dropout=dropout, rope=positions == "rope"
+            d_model=d_model, n_heads=n_heads, ff_mult=ff_mult, dropout=dropout, rope=is_rotary(positions)
         )
         self.blocks = nn.ModuleList(TransformerBlock(causal=True, **block) for _ in range(n_layers))
         self.norm = nn.LayerNorm(d_model)

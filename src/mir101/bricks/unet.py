@@ -13,41 +13,55 @@ the input: one value per time-frequency bin (a salience map, a separation mask).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mir101.bricks._base import Brick, check_ndim, make_activation
-from mir101.bricks.conv import make_norm2d
+from mir101.bricks.norms import make_norm
 from mir101.errors import ParameterError
+from mir101.utils.registry import Registry
 
 __all__ = ["UNet", "UPSAMPLING"]
-
-#: how :class:`UNet` doubles the resolution
-UPSAMPLING = ("transpose", "interpolate")
 
 
 def _double_conv(c_in: int, c_out: int, kernel_size: int, norm: str | None, activation: str) -> nn.Sequential:
     pad = kernel_size // 2
     return nn.Sequential(
         nn.Conv2d(c_in, c_out, kernel_size, padding=pad, bias=norm is None),
-        make_norm2d(norm, c_out),
+        make_norm(norm, c_out),
         make_activation(activation),
         nn.Conv2d(c_out, c_out, kernel_size, padding=pad, bias=norm is None),
-        make_norm2d(norm, c_out),
+        make_norm(norm, c_out),
         make_activation(activation),
     )
 
 
+def _transpose(c_in: int, c_out: int) -> nn.Module:
+    """A learned 2x2 transposed convolution of stride 2."""
+    return nn.ConvTranspose2d(c_in, c_out, 2, stride=2)
+
+
+def _interpolate(c_in: int, c_out: int) -> nn.Module:
+    """Nearest-neighbour upsampling, then a 1x1 convolution (free of checkerboard artefacts)."""
+    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 1))
+
+
+#: How :class:`UNet` doubles freq and time while mapping ``c_in`` to ``c_out`` channels, by name
+#: (``upsample="interpolate"``): factories ``(c_in, c_out) -> module``.
+UPSAMPLING: Registry[Callable[[int, int], nn.Module]] = Registry("upsample")
+UPSAMPLING.add("transpose", _transpose)
+UPSAMPLING.add("interpolate", _interpolate)
+
+
 class _Up(nn.Module):
-    """Double freq and time, halving channels: a 2x2 stride-2 transposed conv, or interpolation + 1x1 conv."""
+    """Double freq and time, mapping ``c_in`` to ``c_out`` channels, by a method of :data:`UPSAMPLING`."""
 
     def __init__(self, c_in: int, c_out: int, mode: str):
         super().__init__()
-        if mode == "transpose":
-            self.up: nn.Module = nn.ConvTranspose2d(c_in, c_out, 2, stride=2)
-        else:
-            self.up = nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 1))
+        self.up = UPSAMPLING.get(mode)(c_in, c_out)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.up(x)
@@ -64,8 +78,8 @@ class UNet(Brick):
         out_channels: output channels (e.g. 1 salience map, or one mask per source).
         channels: width of each level, from the finest to the bottleneck.
         kernel_size: odd kernel of the two convolutions of each level.
-        upsample: ``"transpose"`` (learned 2x2 transposed conv) or ``"interpolate"``
-            (nearest-neighbour then 1x1 conv, free of checkerboard artefacts).
+        upsample: a name of :data:`UPSAMPLING`: ``"transpose"`` (learned 2x2 transposed conv) or
+            ``"interpolate"`` (nearest-neighbour then 1x1 conv, free of checkerboard artefacts).
         norm: ``"batch"``, ``"layer"``, ``"instance"``, ``"group"`` or ``None``.
         activation: activation inside the levels.
 
@@ -97,8 +111,7 @@ class UNet(Brick):
         super().__init__()
         if len(channels) < 1:
             raise ParameterError(f"channels={channels!r} needs at least one level")
-        if upsample not in UPSAMPLING:
-            raise ParameterError(f"upsample={upsample!r} must be one of {UPSAMPLING}")
+        UPSAMPLING.get(upsample)  # an unknown name fails here, with the valid ones
         if kernel_size % 2 == 0:
             raise ParameterError(f"kernel_size={kernel_size} must be odd")
         conv = dict(kernel_size=kernel_size, norm=norm, activation=activation)

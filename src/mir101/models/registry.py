@@ -88,7 +88,9 @@ _add(
     layout=IMAGE,
     ndim=(4,),
 )
-_add("groupnorm", nn.GroupNorm, infer={"num_channels": 1}, layout="(batch, channels, ...)")
+# torch's nn.GroupNorm, built by a function that checks num_groups divides num_channels (torch's own
+# message names neither) and defaults num_groups to the largest divisor of the channels <= 8
+_add("groupnorm", B.group_norm, infer={"num_channels": 1}, layout="(batch, channels, ...)")
 _add("layernorm", nn.LayerNorm, infer={"normalized_shape": -1}, layout=FEATURES)
 _add("linear", nn.Linear, infer={"in_features": -1}, layout=FEATURES)
 _add("dropout", nn.Dropout)

@@ -7,7 +7,7 @@ import inspect
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
-from mir101.errors import ConfigError, Mir101Error
+from mir101.errors import ConfigError, Mir101Error, UnknownNameError
 
 __all__ = ["Registry", "check_kwargs"]
 
@@ -37,8 +37,14 @@ def check_kwargs(fn: Callable, kwargs: Mapping[str, Any], where: str) -> None:
 class Registry(Generic[T]):
     """A case-insensitive mapping from names to classes (or factories).
 
+    Every string choice of mir101 is resolved by one: task and input names, the layers of a YAML
+    list, and a brick's string arguments (``norm="batch"``, ``positions="rope"``). An unknown name
+    raises :class:`~mir101.errors.UnknownNameError` with one message everywhere:
+    ``unknown <kind> '<name>' (did you mean '<closest>'?); valid names: [...]``.
+
     Args:
-        kind: what the registry holds, used in error messages ("input", "layer", "task").
+        kind: what the registry holds, used in error messages ("input", "layer", "task"); for a
+            brick argument, the argument's name ("norm", "positions").
 
     Examples:
         >>> inputs = Registry("input")
@@ -46,6 +52,10 @@ class Registry(Generic[T]):
         ... class LogMel: ...
         >>> inputs.get("LogMel") is LogMel
         True
+        >>> inputs.get("logmle")
+        Traceback (most recent call last):
+        ...
+        mir101.errors.UnknownNameError: unknown input 'logmle' (did you mean 'logmel'?); valid names: ['logmel']
     """
 
     def __init__(self, kind: str):
@@ -67,12 +77,18 @@ class Registry(Generic[T]):
         self.register(name)(obj)
 
     def get(self, name: str, where: str | None = None) -> T:
+        """The object registered as ``name`` (any case); :class:`UnknownNameError` if there is none.
+
+        Args:
+            name: the name looked up.
+            where: prefixed to the error message (``"layer 3"``), or ``None``.
+        """
         key = str(name).lower()
         if key not in self._items:
             hint = difflib.get_close_matches(key, list(self._items), n=1)
             tip = f" (did you mean '{hint[0]}'?)" if hint else ""
             prefix = f"{where}: " if where else ""
-            raise ConfigError(f"{prefix}unknown {self.kind} '{name}'{tip}; valid names: {self.names()}")
+            raise UnknownNameError(f"{prefix}unknown {self.kind} '{name}'{tip}; valid names: {self.names()}")
         return self._items[key]
 
     def build(self, name: str, kwargs: Mapping[str, Any] | None = None, where: str | None = None) -> Any:
