@@ -1,0 +1,30 @@
+"""Metrics: thin wrappers over the field's libraries, and the few no library has.
+
+One file per family, every function registered by name in :data:`METRICS`:
+multi-pitch (``mir_eval``), ranking for cover-song identification (MAP, MR1, P@k) and the
+Frechet distance between sets of embeddings (FID / FAD).
+"""
+
+from mir101.metrics.frechet import frechet_distance, frechet_distance_from_statistics, gaussian_statistics
+from mir101.metrics.multipitch import mir_eval_multipitch
+from mir101.metrics.ranking import (
+    evaluate_ranking,
+    mean_average_precision,
+    mean_rank_first,
+    precision_at_k,
+    relevance_ranks,
+)
+from mir101.metrics.registry import METRICS
+
+__all__ = [
+    "METRICS",
+    "mir_eval_multipitch",
+    "mean_average_precision",
+    "mean_rank_first",
+    "precision_at_k",
+    "evaluate_ranking",
+    "relevance_ranks",
+    "frechet_distance",
+    "frechet_distance_from_statistics",
+    "gaussian_statistics",
+]
