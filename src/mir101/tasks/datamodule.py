@@ -1,60 +1,47 @@
 """A LightningDataModule over train/valid datasets, with an epoch-seeded shuffle.
 
 The shuffle order of epoch ``e`` depends only on ``(seed, e)``, so a run resumed after a kill
-sees exactly the batches an uninterrupted run would have seen.
+sees exactly the batches an uninterrupted run would have seen; the sampler shards itself under
+DDP (:mod:`mir101.data.samplers`, where :class:`EpochSeededSampler` now lives; it is re-exported
+here for older imports).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import lightning as L
-import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
+
+from mir101.data.samplers import EpochSeededSampler
 
 __all__ = ["EpochSeededSampler", "SupervisedDataModule"]
 
 
-class EpochSeededSampler(Sampler[int]):
-    """A random permutation per epoch drawn from ``seed + epoch``; Lightning calls ``set_epoch``.
+class SupervisedDataModule(L.LightningDataModule):
+    """Train and validation loaders over ready-made datasets.
 
-    Under DDP each of the ``num_replicas`` processes takes every ``num_replicas``-th index of the
-    same permutation (padded to equal length), like ``DistributedSampler``.
+    Args:
+        train, valid: the datasets (``valid`` may be ``None`` or empty: no validation).
+        batch_size: items per batch.
+        num_workers: DataLoader worker processes.
+        seed: the seed of the epoch-seeded shuffle.
+        train_batch_sampler: batches the training loader draws instead of shuffled
+            ``batch_size`` batches, e.g. a :class:`~mir101.data.samplers.PKSampler` for triplet
+            mining (it shards itself too).
     """
 
-    def __init__(self, n: int, seed: int = 0, shuffle: bool = True):
-        self.n, self.seed, self.shuffle, self.epoch = n, seed, shuffle, 0
-        self.rank, self.replicas = 0, 1
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            self.rank, self.replicas = torch.distributed.get_rank(), torch.distributed.get_world_size()
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __iter__(self) -> Iterator[int]:
-        if self.shuffle:
-            g = torch.Generator().manual_seed(self.seed + 1_000_003 * self.epoch)
-            order = torch.randperm(self.n, generator=g).tolist()
-        else:
-            order = list(range(self.n))
-        if self.replicas > 1:
-            total = -(-self.n // self.replicas) * self.replicas
-            order = (order + order[: total - self.n])[self.rank : total : self.replicas]
-        return iter(order)
-
-    def __len__(self) -> int:
-        return -(-self.n // self.replicas)
-
-
-class SupervisedDataModule(L.LightningDataModule):
-    """Train and validation loaders over ready-made datasets."""
-
     def __init__(
-        self, train: Dataset, valid: Dataset | None, batch_size: int = 16, num_workers: int = 0, seed: int = 0
+        self,
+        train: Dataset,
+        valid: Dataset | None,
+        batch_size: int = 16,
+        num_workers: int = 0,
+        seed: int = 0,
+        train_batch_sampler: Sampler[list[int]] | None = None,
     ):
         super().__init__()
         self.train, self.valid = train, valid
         self.batch_size, self.num_workers, self.seed = batch_size, num_workers, seed
+        self.train_batch_sampler = train_batch_sampler
 
     def _loader(self, ds: Dataset, shuffle: bool) -> DataLoader:
         return DataLoader(
@@ -66,6 +53,13 @@ class SupervisedDataModule(L.LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
+        if self.train_batch_sampler is not None:
+            return DataLoader(
+                self.train,
+                batch_sampler=self.train_batch_sampler,
+                num_workers=self.num_workers,
+                persistent_workers=self.num_workers > 0,
+            )
         return self._loader(self.train, shuffle=True)
 
     def val_dataloader(self) -> DataLoader | list:
