@@ -182,21 +182,20 @@ def _explain(err: OmegaConfBaseException, source: str) -> ConfigError:
 
 
 def _resolve_model(cfg: DictConfig, base_dir: Path) -> None:
-    """A ``model`` given as a path is replaced by that file's content (``layers`` list)."""
+    """A ``model`` given as a path is replaced by that file's content (``layers`` or ``parts``).
+
+    The file is read by :func:`mir101.models.load_model_file`, the one reader of model YAMLs
+    (imported here, not at the top, so that loading a config does not import torch).
+    """
     model = cfg.model
     if isinstance(model, str):
+        from mir101.models.factory import load_model_file
+
         candidates = [Path(model), base_dir / model]
         path = next((p for p in candidates if p.is_file()), None)
         if path is None:
             raise ConfigError(f"model file not found: '{model}' (looked in . and {base_dir})")
-        content = load_yaml(path)
-        if isinstance(content, dict) and "model" in content and "layers" not in content:
-            content = content["model"]
-        if isinstance(content, list):
-            content = {"layers": content}
-        if not isinstance(content, dict) or "layers" not in content:
-            raise ConfigError(f"{path}: a model file must hold a 'layers' list")
-        cfg.model = OmegaConf.create(content)
+        cfg.model = OmegaConf.create(load_model_file(path))
 
 
 def _read_with_extends(path: Path, seen: list[Path]) -> list[tuple[str, Any]]:

@@ -52,12 +52,16 @@ def model_and_input_shape(
 
     path = resolve_model_path(config)
     raw = load_yaml(path)
-    is_experiment = isinstance(raw, Mapping) and "layers" not in raw and ("model" in raw or "extends" in raw)
+    is_experiment = (
+        isinstance(raw, Mapping)
+        and not {"layers", "parts"} & set(raw)
+        and ("model" in raw or "extends" in raw)
+    )
     if is_experiment:
         cfg = load_config(path)
         model = to_container(cfg.model)
-        if not isinstance(model, Mapping) or "layers" not in model:
-            raise ConfigError(f"{path}: the experiment's 'model' section has no 'layers' list")
+        if not isinstance(model, Mapping) or not {"layers", "parts"} & set(model):
+            raise ConfigError(f"{path}: the experiment's 'model' section has no 'layers' list nor 'parts'")
         shape = tuple(input_shape) if input_shape else _experiment_input_shape(cfg)
     else:
         model = load_model_file(path)
@@ -80,31 +84,50 @@ def _variables(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
+def _json_rows(rows: list[Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "index": r.index,
+            "name": r.name,
+            "arguments": r.arguments,
+            "output_shape": list(r.output_shape),
+            "params": r.params,
+            "macs": r.macs,
+        }
+        for r in rows
+    ]
+
+
 def _show(args: argparse.Namespace) -> int:
-    from mir101.models import build_model, format_summary, summarize
+    from mir101.models import ModelParts, build_model, format_summary, summarize
 
     path, model_cfg, shape = model_and_input_shape(args.config, args.input_shape)
     model = build_model(model_cfg, shape, variables=_variables(args.var))
     rows = summarize(model)
     if args.json:
-        out = {
+        out: dict[str, Any] = {
             "config": str(path),
             "input_shape": list(model.input_shape),
             "output_shape": list(model.output_shape),
             "params": sum(p.numel() for p in model.parameters()),
             "macs": sum(r.macs for r in rows),
-            "layers": [
-                {
-                    "index": r.index,
-                    "name": r.name,
-                    "arguments": r.arguments,
-                    "output_shape": list(r.output_shape),
-                    "params": r.params,
-                    "macs": r.macs,
-                }
-                for r in rows
-            ],
         }
+        if isinstance(model, ModelParts):  # one entry per part, with its own layer rows
+            out["chain"] = list(model.chain)
+            out["parts"] = [
+                {
+                    "name": name,
+                    "input": model.sources[name],
+                    "input_shape": list(part.input_shape),
+                    "output_shape": list(part.output_shape),
+                    "params": sum(p.numel() for p in part.parameters()),
+                    "macs": sum(r.macs for r in rows if r.part == name),
+                    "layers": _json_rows([r for r in rows if r.part == name]),
+                }
+                for name, part in model.parts.items()
+            ]
+        else:
+            out["layers"] = _json_rows(rows)
         print(json.dumps(out, indent=1))
         return 0
     print(format_summary(model, rows, title=f"model: {path}"))
@@ -131,7 +154,9 @@ def register(groups: dict[str, argparse._SubParsersAction]) -> None:
     )
     model.set_defaults(func=lambda args: model.print_help() or 2)  # `mir101 model` alone: its own help
     sub = model.add_subparsers(dest="model_command", metavar="ACTION")
-    p = add_command(sub, "show", _show, "each layer's output shape, parameters and MACs, and the totals")
+    p = add_command(
+        sub, "show", _show, "each layer's output shape, parameters and MACs (part by part), and the totals"
+    )
     p.add_argument(
         "config", help="a model YAML (configs/models/NAME.yaml, or just NAME) or an experiment YAML"
     )

@@ -27,6 +27,24 @@ An argument may name a variable, ``$name``, given by the caller or by the file's
 mapping (its default): ``{linear: {out_features: $n_classes}}`` lets a task set the number of
 classes from its data (``build_model(..., variables={"n_classes": 50})``).
 
+A layer may return more than a tensor: a :class:`~mir101.bricks.results.BrickOutput` (a
+bottleneck's auxiliary losses, codes...). The next layer receives its ``output``, the shapes are
+read from it, ``model(x)`` still returns a tensor, and ``model(x, return_results=True)`` returns
+a :class:`ModelOutput` with every such result and their losses, keyed by module path
+(``net.3``, ``net.3.commitment``).
+
+A model of several parts (encoder, bottleneck, decoder, discriminator) names one layer list
+per part under ``parts:``; each part reads the model input, or another part's output::
+
+    input_shape: [1, 1024]
+    parts:
+      encoder: {layers: [...]}          # the first part reads the model input
+      bottleneck: {layers: [...]}       # a part reads the previous part's output by default
+      decoder: {layers: [...]}
+      discriminator: {input: input, layers: [...]}   # a tensor shaped like the model input
+
+This builds a :class:`~mir101.models.parts.ModelParts` (see there for how it runs).
+
 A layer that takes a condition (FiLM) names it: ``{film: {condition: genre}}``; ``genre`` is a
 tensor stored earlier with ``{store: genre}`` or an extra input of the model, declared with
 ``build_model(..., conditions={"genre": (10,)})`` and passed as ``model(x, genre=c)``.
@@ -42,18 +60,23 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
 
+from mir101.bricks.results import BrickOutput
 from mir101.errors import ConfigError, Mir101Error, ModelBuildError, ShapeError
 from mir101.models.registry import LAYERS, SKIP_OPS, LayerSpec
 from mir101.utils.registry import check_kwargs
 
+if TYPE_CHECKING:
+    from mir101.models.parts import ModelParts
+
 __all__ = [
     "build_model",
     "LayerModel",
+    "ModelOutput",
     "Step",
     "load_model_file",
     "normalise_layers",
@@ -62,6 +85,27 @@ __all__ = [
 ]
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64, "int64": torch.int64, "long": torch.int64}
+DTYPE_NAMES = {torch.float32: "float32", torch.float64: "float64", torch.int64: "int64"}
+
+
+@dataclass
+class ModelOutput:
+    """Everything a model's forward pass returns with ``return_results=True``.
+
+    Attributes:
+        output: the model's output, the tensor ``model(x)`` returns.
+        results: the :class:`~mir101.bricks.results.BrickOutput` of every layer that returned
+            one, keyed by the layer's module path (``net.3``; ``bottleneck.net.0`` in a
+            multi-part model, as in ``model.named_modules()``).
+        losses: every auxiliary loss term of those results, keyed ``<module path>.<name>``
+            (``bottleneck.net.0.commitment``); a paradigm adds ``sum(out.losses.values())``.
+        parts: in a multi-part model, the output of each part the forward pass ran.
+    """
+
+    output: Tensor
+    results: dict[str, BrickOutput] = field(default_factory=dict)
+    losses: dict[str, Tensor] = field(default_factory=dict)
+    parts: dict[str, Tensor] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -101,6 +145,11 @@ class LayerModel(nn.Module):
     Shape:
         - input: ``(batch, *input_shape)``; fully convolutional models accept other lengths
         - output: ``(batch, *output_shape)``
+
+    ``model(x)`` returns the output tensor; ``model(x, return_results=True)`` a
+    :class:`ModelOutput` that also holds what layers returning a
+    :class:`~mir101.bricks.results.BrickOutput` gave, and their losses. (A keyword of the
+    forward pass rather than another method, so that wrappers such as DDP see the call.)
     """
 
     def __init__(
@@ -122,6 +171,7 @@ class LayerModel(nn.Module):
         self.conditions = dict(conditions or {})
         self.input_dtype = input_dtype
         self.variables = dict(variables or {})
+        self.output_dtype = "float32"  # of the traced output, set by build_model
 
     def get_config(self) -> dict[str, Any]:
         """``build_model(**model.get_config())`` builds the same architecture."""
@@ -134,7 +184,10 @@ class LayerModel(nn.Module):
             config["variables"] = dict(self.variables)
         return config
 
-    def forward(self, x: Tensor, **conditions: Tensor) -> Tensor:
+    def forward(
+        self, x: Tensor, *, return_results: bool = False, **conditions: Tensor
+    ) -> Tensor | ModelOutput:
+        """Run the layers: the output tensor, or a :class:`ModelOutput` if ``return_results``."""
         if x.dim() != len(self.input_shape) + 1:
             raise ShapeError(
                 f"this model takes (batch, *{self.input_shape}) inputs, got shape {tuple(x.shape)}"
@@ -143,16 +196,32 @@ class LayerModel(nn.Module):
         if missing:
             raise ShapeError(f"this model needs the conditions {missing}: call model(x, {missing[0]}=tensor)")
         saved: dict[str, Tensor] = dict(conditions)
-        for step, module in zip(self.steps, self.net):
-            x = run_step(step, module, x, saved)
-        return x
+        results: dict[str, BrickOutput] = {}
+        for i, (step, module) in enumerate(zip(self.steps, self.net)):
+            y = run_step(step, module, x, saved)
+            if isinstance(y, BrickOutput):
+                results[f"net.{i}"] = y
+                y = y.output
+            x = y
+        if not return_results:
+            return x
+        return ModelOutput(x, results, gather_losses(results))
 
     def extra_repr(self) -> str:
         return f"input_shape={self.input_shape}, output_shape={self.output_shape}"
 
 
-def run_step(step: Step, module: nn.Module, x: Tensor, saved: dict[str, Tensor]) -> Tensor:
-    """Apply one item: a layer (with its condition if it has one) or a skip item."""
+def gather_losses(results: Mapping[str, BrickOutput]) -> dict[str, Tensor]:
+    """Every loss term of ``results``, keyed ``<layer key>.<loss name>``."""
+    return {f"{key}.{name}": loss for key, result in results.items() for name, loss in result.losses.items()}
+
+
+def run_step(step: Step, module: nn.Module, x: Tensor, saved: dict[str, Tensor]) -> Tensor | BrickOutput:
+    """Apply one item: a layer (with its condition if it has one) or a skip item.
+
+    A layer may return a :class:`~mir101.bricks.results.BrickOutput`; the caller passes its
+    ``output`` on.
+    """
     if step.name == "store":
         saved[step.ref] = x  # type: ignore[index]
         return x
@@ -250,20 +319,48 @@ def normalise_layers(layers: Sequence[Any]) -> list[tuple[str, dict[str, Any] | 
     return parsed
 
 
-def load_model_file(path: str | Path) -> dict[str, Any]:
-    """Read a model YAML: ``{'layers': [...], 'input_shape': [...]}`` (a bare list is the layers).
+def load_model_file(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Read a model YAML as a mapping with ``layers`` (one list) or ``parts`` (several).
 
-    A file with a ``model:`` section (an experiment) gives that section.
+    The one reader of model files (the experiment config uses it for ``model: FILE``). It accepts:
+
+    - a bare list: the layers;
+    - a mapping with ``layers`` or ``parts`` (and optionally ``input_shape``, ``variables``,
+      ``conditions``, ``input_dtype``);
+    - an experiment file: its ``model:`` section, itself a list, such a mapping, or the path of a
+      model YAML (relative to that file or to the current directory).
+
+    Raises:
+        ConfigError: naming the file and what it holds instead.
     """
     from mir101.config import load_yaml
 
+    path = Path(path)
+    if path.resolve() in _seen:
+        raise ConfigError(
+            f"{path}: its 'model' section leads back to itself ({' -> '.join(map(str, _seen))})"
+        )
     content = load_yaml(path)
-    if isinstance(content, Mapping) and "layers" not in content and isinstance(content.get("model"), Mapping):
+    if isinstance(content, Mapping) and not {"layers", "parts"} & set(content) and "model" in content:
         content = content["model"]
+        if isinstance(content, str):
+            candidates = [Path(content), path.parent / content]
+            found = next((c for c in candidates if c.is_file()), None)
+            if found is None:
+                raise ConfigError(
+                    f"{path}: model file not found: '{content}' (looked in . and {path.parent})"
+                )
+            return load_model_file(found, (*_seen, path.resolve()))
     if isinstance(content, list):
         content = {"layers": content}
-    if not isinstance(content, Mapping) or "layers" not in content:
-        raise ConfigError(f"{path}: a model file must hold a 'layers' list")
+    if not isinstance(content, Mapping) or not {"layers", "parts"} & set(content):
+        got = f"keys {sorted(content)}" if isinstance(content, Mapping) else type(content).__name__
+        raise ConfigError(
+            f"{path}: a model file holds a 'layers' list, a 'parts' mapping or an experiment's "
+            f"'model' section; got {got}"
+        )
+    if "layers" in content and "parts" in content:
+        raise ConfigError(f"{path}: give either 'layers' (one list) or 'parts' (several lists), not both")
     return dict(content)
 
 
@@ -348,9 +445,12 @@ def _build_layer(
             f"{where}: input {shape} does not fit (expected {spec.layout}): {first}"
         ) from err
     module.train()
+    if isinstance(y, BrickOutput):
+        y = y.output
     if not isinstance(y, Tensor):
         raise ModelBuildError(
-            f"{where}: returns {type(y).__name__}; a layer list needs layers that return one tensor"
+            f"{where}: returns {type(y).__name__}; a layer of a layer list returns a tensor or a "
+            "BrickOutput (mir101.bricks.results) whose 'output' is the tensor for the next layer"
         )
     return module, Step(name=name, kwargs=kwargs, given=given, ref=ref, output_shape=tuple(y.shape)), y
 
@@ -380,19 +480,23 @@ def _skip_step(i: int, op: str, ref: str, x: Tensor, saved: dict[str, Tensor]) -
 
 
 def build_model(
-    layers: Sequence[Any] | Mapping[str, Any] | str | Path,
+    layers: Sequence[Any] | Mapping[str, Any] | str | Path | None = None,
     input_shape: Sequence[int] | None = None,
     *,
+    parts: Mapping[str, Any] | None = None,
     conditions: Mapping[str, Sequence[int]] | None = None,
     input_dtype: str | None = None,
     variables: Mapping[str, Any] | None = None,
-) -> LayerModel:
+) -> LayerModel | ModelParts:
     """Build a network from a layer list, inferring every input size from ``input_shape``.
 
     Args:
         layers: the layer list; or a mapping with ``layers`` (and optionally ``input_shape``,
-            ``conditions``, ``input_dtype``), e.g. a loaded model YAML or an experiment's
-            ``model`` section; or the path of a model YAML.
+            ``conditions``, ``input_dtype``, ``variables``), e.g. a loaded model YAML or an
+            experiment's ``model`` section; or a mapping with ``parts`` (one layer list per
+            part, see :func:`~mir101.models.parts.build_parts`); or the path of a model YAML.
+        parts: instead of ``layers``, one layer list per part (as ``build_model(**model.get_config())``
+            of a multi-part model passes them).
         input_shape: one input item's shape, batch excluded: ``(channels, freq, time)`` for a
             spectrogram patch such as ``(6, 216, 64)``, ``(1, samples)`` for a waveform.
             Overrides the mapping's ``input_shape``.
@@ -401,7 +505,8 @@ def build_model(
         variables: values of the ``$name`` arguments; they override the mapping's ``variables``.
 
     Returns:
-        a :class:`LayerModel` with ``input_shape``, ``output_shape``, ``layers`` and ``steps``.
+        a :class:`LayerModel` with ``input_shape``, ``output_shape``, ``layers`` and ``steps``;
+        a :class:`~mir101.models.parts.ModelParts` for a mapping with ``parts``.
 
     Raises:
         ModelBuildError: naming the layer index and name, the input shape it received and the
@@ -412,15 +517,31 @@ def build_model(
         >>> model.output_shape
         (4, 18, 8)
     """
+    if parts is not None:
+        if layers is not None:
+            raise ModelBuildError("give either 'layers' (one list) or 'parts' (several lists), not both")
+        layers = {"parts": parts}
     layers = _plain(layers)
+    if layers is None:
+        raise ModelBuildError("build_model needs a layer list, a model mapping or the path of a model YAML")
     if isinstance(layers, (str, Path)):
         if not Path(layers).is_file():
             raise ModelBuildError(f"model file not found: '{layers}' (give a model YAML or a list of layers)")
         layers = load_model_file(layers)
+    if isinstance(layers, Mapping) and "parts" in layers:
+        if "layers" in layers:
+            raise ModelBuildError("give either 'layers' (one list) or 'parts' (several lists), not both")
+        from mir101.models.parts import build_parts
+
+        return build_parts(
+            layers, input_shape, conditions=conditions, input_dtype=input_dtype, variables=variables
+        )
     if isinstance(layers, Mapping):
         config = dict(layers)
         if "layers" not in config:
-            raise ModelBuildError(f"a model mapping needs a 'layers' list; got keys {sorted(config)}")
+            raise ModelBuildError(
+                f"a model mapping needs a 'layers' list (or 'parts'); got keys {sorted(config)}"
+            )
         input_shape = input_shape if input_shape is not None else config.get("input_shape")
         conditions = conditions if conditions is not None else config.get("conditions")
         input_dtype = input_dtype or config.get("input_dtype")
@@ -452,4 +573,6 @@ def build_model(
             module, step, x = _build_layer(i, name, args, x, saved, variables or {})
         modules.append(module)
         steps.append(step)
-    return LayerModel(nn.ModuleList(modules), steps, layers, input_shape, conditions, input_dtype, variables)
+    model = LayerModel(nn.ModuleList(modules), steps, layers, input_shape, conditions, input_dtype, variables)
+    model.output_dtype = DTYPE_NAMES.get(x.dtype, "float32")
+    return model

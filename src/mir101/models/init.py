@@ -11,6 +11,8 @@ import math
 
 from torch import nn
 
+from mir101.models.parts import ModelParts
+
 __all__ = ["init_output_prior"]
 
 
@@ -22,7 +24,9 @@ def init_output_prior(model: nn.Module, prior: float) -> nn.Module:
     Starting at the prior (bias = log(prior / (1 - prior))) skips that phase.
 
     Args:
-        model: any network; its last ``Conv1d``/``Conv2d``/``Linear`` with a bias is changed in place.
+        model: any network; its last ``Conv1d``/``Conv2d``/``Linear`` with a bias is changed in place
+            (in a :class:`~mir101.models.parts.ModelParts`, the last part ``model(x)`` runs, not a
+            side branch such as a discriminator).
         prior: the expected fraction of active outputs, in (0, 1).
 
     Returns:
@@ -41,7 +45,8 @@ def init_output_prior(model: nn.Module, prior: float) -> nn.Module:
     if not 0.0 < float(prior) < 1.0:
         raise ValueError(f"the output prior must be in (0, 1), got {prior}")
     last = None
-    for module in model.modules():
+    scope = model.parts[model.chain[-1]] if isinstance(model, ModelParts) else model
+    for module in scope.modules():
         if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Linear)):
             last = module
     if last is None or last.bias is None:

@@ -12,6 +12,9 @@ the arithmetic:
 - attention: the two products ``Q K^T`` and ``A V``, ``2 x T_query x T_key x d_model``
   (its projections are linear layers, counted as such).
 
+A model of several parts is summarised part by part, each on a dummy item of its own input
+shape (every part run once, side branches such as a discriminator included).
+
 Normalisations, activations, pooling and elementwise operations are not counted: they are few
 and memory-bound. (``torch.utils.flop_counter`` was not used because it skips the LSTM kernels
 and CPU attention.) One MAC is two FLOPs.
@@ -30,7 +33,9 @@ import torch
 from torch import Tensor, nn
 
 from mir101.bricks import MultiHeadAttention, SincConv
+from mir101.bricks.results import BrickOutput
 from mir101.models.factory import LayerModel, Step, dummy_inputs, quiet_dummy_pass, run_step
+from mir101.models.parts import ModelParts
 
 __all__ = ["SummaryRow", "summarize", "format_summary", "count_macs", "receptive_field"]
 
@@ -117,7 +122,10 @@ class count_macs:  # noqa: N801 - used as a context manager, named like a functi
 
 @dataclass(frozen=True)
 class SummaryRow:
-    """One line of a model summary: shapes exclude the batch; MACs are for one input item."""
+    """One line of a model summary: shapes exclude the batch; MACs are for one input item.
+
+    ``part`` names the part of a multi-part model the layer belongs to (``None`` otherwise).
+    """
 
     index: int
     name: str
@@ -125,6 +133,7 @@ class SummaryRow:
     output_shape: tuple[int, ...]
     params: int
     macs: int
+    part: str | None = None
 
 
 def _value(v: object) -> str:
@@ -141,15 +150,22 @@ def _arguments(step: Step) -> str:
 
 
 @torch.no_grad()
-def summarize(model: LayerModel) -> list[SummaryRow]:
+def summarize(model: LayerModel | ModelParts) -> list[SummaryRow]:
     """Run one dummy item through ``model`` (eval mode) and return one row per layer.
 
     Args:
         model: a model from :func:`~mir101.models.build_model`.
 
     Returns:
-        one :class:`SummaryRow` per item of the layer list, in order.
+        one :class:`SummaryRow` per item of the layer list, in order; for a multi-part model,
+        the rows of each part in turn (``row.part`` says which; indices restart at 0).
     """
+    if isinstance(model, ModelParts):
+        return [row for name, part in model.parts.items() for row in _summarize_list(part, name)]
+    return _summarize_list(model)
+
+
+def _summarize_list(model: LayerModel, part: str | None = None) -> list[SummaryRow]:
     x, saved = dummy_inputs(model.input_shape, model.input_dtype, model.conditions)
     was_training = model.training
     model.eval()
@@ -158,13 +174,14 @@ def summarize(model: LayerModel) -> list[SummaryRow]:
         with quiet_dummy_pass():
             for i, (step, module) in enumerate(zip(model.steps, model.net)):
                 with count_macs(module) as counter:
-                    x = run_step(step, module, x, saved)
+                    y = run_step(step, module, x, saved)
+                x = y.output if isinstance(y, BrickOutput) else y
                 params = sum(p.numel() for p in module.parameters())
                 args = "" if step.is_skip else _arguments(step)
                 if step.ref is not None and not step.is_skip:
                     args = f"condition={step.ref}" + (", " if args else "") + args
                 name = f"{step.name} {step.ref}" if step.is_skip else step.name
-                rows.append(SummaryRow(i, name, args, tuple(x.shape[1:]), params, counter.total))
+                rows.append(SummaryRow(i, name, args, tuple(x.shape[1:]), params, counter.total, part))
     finally:
         model.train(was_training)
     return rows
@@ -177,8 +194,30 @@ def _si(n: float) -> str:
     return f"{n:.0f}"
 
 
-def format_summary(model: LayerModel, rows: list[SummaryRow] | None = None, title: str | None = None) -> str:
+def _table(rows: list[SummaryRow]) -> list[str]:
+    """The rows as aligned lines: index, layer, arguments, output shape, parameters, MACs."""
+    table = [("#", "layer", "arguments", "output shape", "params", "MACs")]
+    for r in rows:
+        args = r.arguments if len(r.arguments) <= 60 else r.arguments[:57] + "..."
+        table.append((str(r.index), r.name, args, str(r.output_shape), f"{r.params:,}", f"{r.macs:,}"))
+    widths = [max(len(row[c]) for row in table) for c in range(6)]
+    right = {0, 4, 5}
+    return [
+        "  "
+        + "  ".join(
+            cell.rjust(w) if c in right else cell.ljust(w) for c, (cell, w) in enumerate(zip(row, widths))
+        ).rstrip()
+        for row in table
+    ]
+
+
+def format_summary(
+    model: LayerModel | ModelParts, rows: list[SummaryRow] | None = None, title: str | None = None
+) -> str:
     """The summary as a text table: index, layer, arguments, output shape, parameters, MACs, and totals.
+
+    A multi-part model prints one table per part, headed by the part's name, what it reads, its
+    input and output shapes, parameters and MACs; then the totals.
 
     Examples:
         >>> from mir101.models import build_model
@@ -189,23 +228,28 @@ def format_summary(model: LayerModel, rows: list[SummaryRow] | None = None, titl
         total: 8 parameters (8 trainable), 6 MACs per input item
     """
     rows = summarize(model) if rows is None else rows
-    table = [("#", "layer", "arguments", "output shape", "params", "MACs")]
-    for r in rows:
-        args = r.arguments if len(r.arguments) <= 60 else r.arguments[:57] + "..."
-        table.append((str(r.index), r.name, args, str(r.output_shape), f"{r.params:,}", f"{r.macs:,}"))
-    widths = [max(len(row[c]) for row in table) for c in range(6)]
-    right = {0, 4, 5}
     lines = [] if title is None else [title]
-    lines.append(f"input {model.input_shape} -> output {model.output_shape}")
-    for row in table:
-        cells = [
-            cell.rjust(w) if c in right else cell.ljust(w) for c, (cell, w) in enumerate(zip(row, widths))
-        ]
-        lines.append("  " + "  ".join(cells).rstrip())
+    if isinstance(model, ModelParts):
+        lines.append(f"input {model.input_shape} -> output {model.output_shape} ({' -> '.join(model.chain)})")
+        for name, part in model.parts.items():
+            own = [r for r in rows if r.part == name]
+            source = "the model input" if model.sources[name] == "input" else f"'{model.sources[name]}'"
+            params = sum(p.numel() for p in part.parameters())
+            lines.append(
+                f"part '{name}': reads {source}, input {part.input_shape} -> output {part.output_shape}, "
+                f"{params:,} parameters, {_si(sum(r.macs for r in own))} MACs"
+            )
+            lines.extend(_table(own))
+    else:
+        lines.append(f"input {model.input_shape} -> output {model.output_shape}")
+        lines.extend(_table(rows))
     n_params = sum(p.numel() for p in model.parameters())
     n_train = sum(p.numel() for p in model.parameters() if p.requires_grad)
     macs = sum(r.macs for r in rows)
-    lines.append(f"total: {n_params:,} parameters ({n_train:,} trainable), {_si(macs)} MACs per input item")
+    each = " (each part run once)" if isinstance(model, ModelParts) else ""
+    lines.append(
+        f"total: {n_params:,} parameters ({n_train:,} trainable), {_si(macs)} MACs per input item{each}"
+    )
     return "\n".join(lines)
 
 
