@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from mir101.errors import ParameterError
 from mir101.inputs.cqt import C1_HZ, CQT, relative_bandwidth, wavelet_kernels
+from signals import midi_to_hz, sine
 
 # librosa warns when its own per-octave STFTs are longer than the (decimated) test signal
 pytestmark = pytest.mark.filterwarnings("ignore:n_fft=.*is too large for input signal:UserWarning")
@@ -110,8 +111,7 @@ def test_decimated_cqt_is_close_to_the_exact_transform(music):
 @pytest.mark.parametrize("midi", [36.0, 57.0, 69.0, 81.0 + 1 / 3])
 def test_sinusoid_peaks_on_its_bin(midi, hop):
     """A sinusoid at MIDI pitch p peaks on bin (p - 24) * bins_per_semitone (bins start at C1)."""
-    t = np.arange(SR) / SR
-    y = 0.5 * np.sin(2 * np.pi * 440 * 2 ** ((midi - 69) / 12) * t).astype(np.float32)
+    y = sine(midi_to_hz(midi), 1.0, sr=SR, amp=0.5)
     m = CQT(sr=SR, hop_length=hop, bins_per_semitone=3)
     c = m(torch.from_numpy(y))[0, 0].numpy()
     frames = c[:, c.shape[1] // 2 - 2 : c.shape[1] // 2 + 3].mean(axis=1)

@@ -9,17 +9,18 @@ import torch
 from mir101.data.store import Store, StoreWriter
 from mir101.errors import ParameterError, StoreError
 from mir101.inputs import CQT, FeatureCache, HarmonicCQT, LogMel
+from signals import harmonic_tone, midi_to_hz
 
 SR = 22050
 
 
 @pytest.fixture
-def store(tmp_path, make_tone):
+def store(tmp_path):
     """Four items of different lengths (0.3 to 1.2 s), one of them at 44.1 kHz."""
     with StoreWriter(tmp_path / "tiny") as w:
         for i, (midi, seconds) in enumerate([(60, 0.3), (64, 1.2), (67, 0.5), (71, 0.8)]):
-            w.add(f"item{i}.wav", make_tone(midi, seconds), SR)
-        w.add("hifi.wav", make_tone(69, 0.4, sr=44100), 44100)
+            w.add(f"item{i}.wav", harmonic_tone(midi_to_hz(midi), seconds, sr=SR), SR)
+        w.add("hifi.wav", harmonic_tone(midi_to_hz(69), 0.4, sr=44100), 44100)
     return Store(tmp_path / "tiny")
 
 
@@ -61,7 +62,7 @@ def test_second_run_reuses_the_file(store, monkeypatch):
     np.testing.assert_array_equal(again("item1.wav"), first("item1.wav"))
 
 
-def test_another_config_dtype_or_store_gives_another_file(store, tmp_path, make_tone):
+def test_another_config_dtype_or_store_gives_another_file(store, tmp_path):
     paths = {
         FeatureCache(store, LogMel(sr=SR, n_mels=32)).path,
         FeatureCache(store, LogMel(sr=SR, n_mels=16)).path,
@@ -70,7 +71,7 @@ def test_another_config_dtype_or_store_gives_another_file(store, tmp_path, make_
     }
     assert len(paths) == 4
     with StoreWriter(tmp_path / "other") as w:
-        w.add("item0.wav", make_tone(50, 0.3), SR)
+        w.add("item0.wav", harmonic_tone(midi_to_hz(50), 0.3, sr=SR), SR)
     assert FeatureCache(tmp_path / "other", LogMel(sr=SR, n_mels=32)).path not in paths
 
 

@@ -10,6 +10,7 @@ import torch
 from mir101.errors import ParameterError
 from mir101.inputs.cqt import C1_HZ, CQT
 from mir101.inputs.hcqt import HarmonicCQT, _octave_groups
+from signals import midi_to_hz, sine
 
 # librosa warns when its own per-octave STFTs are longer than the (decimated) test signal
 pytestmark = pytest.mark.filterwarnings("ignore:n_fft=.*is too large for input signal:UserWarning")
@@ -95,8 +96,7 @@ def test_channels_match_librosa_cqt_at_h_fmin(music, name):
 @pytest.mark.parametrize("midi", [57.0, 64.0, 69.0 + 1 / 3])
 def test_sinusoid_peaks_on_the_bin_of_pitch_minus_12_log2_h(midi):
     """Channel h holds frequency h · f_k on bin k: a sinusoid at pitch p peaks on the bin of p - 12 log2 h."""
-    t = np.arange(SR) / SR
-    y = (0.5 * np.sin(2 * np.pi * 440 * 2 ** ((midi - 69) / 12) * t)).astype(np.float32)
+    y = sine(midi_to_hz(midi), 1.0, sr=SR, amp=0.5)
     hcqt = HarmonicCQT(sr=SR, hop_length=512, bins_per_semitone=3)
     out = hcqt(torch.from_numpy(y))[0].numpy()
     for c, h in enumerate(hcqt.harmonics):

@@ -6,6 +6,7 @@ import torch
 
 from mir101.errors import ParameterError, ShapeError
 from mir101.inputs import CQT, Chroma, HarmonicCQT, LogMel, Spectrogram, Waveform, as_batch, compress
+from signals import sine
 
 SR = 22050
 
@@ -135,12 +136,11 @@ def test_parameter_errors_name_the_parameter():
 
 
 def test_waveform_resamples_and_normalises():
-    t = np.arange(SR) / SR
-    x = torch.from_numpy((0.25 * np.sin(2 * np.pi * 440 * t)).astype(np.float32))
+    x = torch.from_numpy(sine(440, 1.0, sr=SR, amp=0.25))
     m = Waveform(sr=16000, orig_sr=SR, normalize=True)
     y = m(x)[0, 0].numpy()
     assert len(y) == m.n_frames(SR) == 16000 and m.output_shape(SR) == (1, 16000)
-    expected = np.sin(2 * np.pi * 440 * np.arange(16000) / 16000)
+    expected = sine(440, 1.0, sr=16000, dtype=np.float64)
     assert np.abs(y - expected)[200:-200].max() < 1e-3
     assert Waveform()(torch.zeros(100)).abs().max() == 0  # silence is not normalised into NaN
     assert np.isnan(Waveform().frequencies()).all() and Waveform().frame_rate == SR

@@ -11,13 +11,14 @@ import torch
 from mir101.errors import ShapeError
 from mir101.inputs import CQT, Chroma, HarmonicCQT, LogMel, Spectrogram, Waveform
 from mir101.viz import plot_input
+from signals import harmonic_tone, midi_to_hz
 
 SR = 22050
 
 
 @pytest.fixture
-def audio(make_tone):
-    return torch.from_numpy(make_tone(60, 1.0))
+def audio():
+    return torch.from_numpy(harmonic_tone(midi_to_hz(60), 1.0, sr=SR))
 
 
 def matplotlib_backend() -> str:
