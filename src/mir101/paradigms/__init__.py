@@ -1,6 +1,32 @@
-"""Training paradigms: one LightningModule per way of learning, each taking any model."""
+"""Training paradigms: one LightningModule per way of learning, each taking any model.
 
-from mir101.paradigms.base import System, make_optimizer, make_scheduler
-from mir101.paradigms.supervised import LOSSES, Supervised, build_loss
+The protocol (see :mod:`mir101.paradigms.base`): ``export_model()`` is what a run saves,
+``common_step(batch, train)`` is shared by training and validation, optimizers and schedules come
+by name (:data:`OPTIMIZERS`, :data:`SCHEDULERS`), several optimizers go through
+:class:`ManualSystem`, and batches may be tuples, dicts or dataclasses.
 
-__all__ = ["System", "Supervised", "build_loss", "LOSSES", "make_optimizer", "make_scheduler"]
+``build_loss`` and ``LOSSES`` are re-exported from :mod:`mir101.losses` for older imports.
+"""
+
+from mir101.losses import LOSSES, build_loss
+from mir101.paradigms.base import System
+from mir101.paradigms.batch import batch_field, batch_size
+from mir101.paradigms.manual import ManualSystem, OptimGroup
+from mir101.paradigms.optim import OPTIMIZERS, SCHEDULERS, cosine_with_warmup, make_optimizer, make_scheduler
+from mir101.paradigms.supervised import Supervised
+
+__all__ = [
+    "System",
+    "Supervised",
+    "ManualSystem",
+    "OptimGroup",
+    "OPTIMIZERS",
+    "SCHEDULERS",
+    "make_optimizer",
+    "make_scheduler",
+    "cosine_with_warmup",
+    "batch_field",
+    "batch_size",
+    "build_loss",
+    "LOSSES",
+]

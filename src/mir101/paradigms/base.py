@@ -2,16 +2,29 @@
 
 A paradigm is the *how* of learning (supervised, metric, contrastive, autoencoder, adversarial,
 diffusion...), independent of the *what* (the model, an ``nn.Module`` built from YAML) and of the
-data (a ``LightningDataModule``). Subclasses write one :meth:`System.common_step` shared by
-training and validation; it returns a dict of named terms whose ``"loss"`` is optimised and all of
-which are logged (asteroid's ``System``; audiocraft's solvers).
+data (a ``LightningDataModule``). The protocol every paradigm follows (asteroid's ``System``;
+audiocraft's solvers):
+
+1. **What is saved.** :meth:`System.export_model` returns the ``nn.Module`` a run keeps as its
+   model (``model.pt`` holds ``system.export_model().state_dict()``) and that evaluation and
+   ``predict`` use. By default ``self.model``; a paradigm that trains helpers around it (a
+   discriminator, a projection head, an EMA teacher) leaves them out, one that wraps an encoder
+   and a decoder may return both.
+2. **One step.** :meth:`System.common_step` ``(batch, train) -> dict[str, Tensor]`` is shared by
+   training and validation; ``"loss"`` is optimised and every term is logged as
+   ``train/<name>`` / ``val/<name>``.
+3. **Optimizers by name.** The ``optim`` mapping (``name``, ``lr``, ``weight_decay``,
+   ``scheduler``, ``warmup_steps``) goes through :data:`~mir101.paradigms.optim.OPTIMIZERS` and
+   :data:`~mir101.paradigms.optim.SCHEDULERS`. Paradigms with several optimizers (a generator and
+   a discriminator) derive from :class:`~mir101.paradigms.manual.ManualSystem` instead, which
+   declares one optimizer group per sub-network and writes one step per group.
+4. **Any batch.** Batches may be tuples, dicts or dataclasses (:mod:`mir101.paradigms.batch`).
 
 Book page: ``book/intro.md`` (training with Lightning).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,52 +32,15 @@ import lightning as L
 import torch
 from torch import Tensor, nn
 
-from mir101.errors import ConfigError
+from mir101.paradigms.batch import batch_size
+from mir101.paradigms.optim import (
+    make_optimizer,
+    make_scheduler,
+    optimizer_from_config,
+    scheduler_from_config,
+)
 
 __all__ = ["System", "make_optimizer", "make_scheduler"]
-
-_OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
-_SCHEDULERS = ("none", "cosine", "plateau", "step")
-
-
-def make_optimizer(
-    params: Any, name: str = "adam", lr: float = 1e-3, weight_decay: float = 0.0
-) -> torch.optim.Optimizer:
-    """Adam, AdamW or SGD (momentum 0.9) by name."""
-    key = str(name).lower()
-    if key not in _OPTIMIZERS:
-        raise ConfigError(f"optim.name='{name}' is not known; valid names: {sorted(_OPTIMIZERS)}")
-    kwargs: dict[str, Any] = {"lr": lr, "weight_decay": weight_decay}
-    if key == "sgd":
-        kwargs["momentum"] = 0.9
-    return _OPTIMIZERS[key](params, **kwargs)
-
-
-def make_scheduler(
-    optimizer: torch.optim.Optimizer, name: str | None, total_steps: int, warmup_steps: int = 0
-) -> dict[str, Any] | None:
-    """A Lightning ``lr_scheduler`` config: ``cosine`` (per step, with linear warm-up),
-    ``plateau`` (halve on a flat ``val/loss``), ``step`` (x0.5 every third of training) or none."""
-    key = str(name or "none").lower()
-    if key not in _SCHEDULERS:
-        raise ConfigError(f"optim.scheduler='{name}' is not known; valid names: {list(_SCHEDULERS)}")
-    if key == "none":
-        return None
-    if key == "plateau":
-        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=2)
-        return {"scheduler": sched, "monitor": "val/loss", "interval": "epoch"}
-    total = max(int(total_steps), 1)
-    if key == "step":
-        sched = torch.optim.lr_scheduler.StepLR(optimizer, step_size=max(total // 3, 1), gamma=0.5)
-        return {"scheduler": sched, "interval": "step"}
-
-    def cosine(step: int) -> float:
-        if step < warmup_steps:
-            return (step + 1) / max(warmup_steps, 1)
-        progress = (step - warmup_steps) / max(total - warmup_steps, 1)
-        return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
-
-    return {"scheduler": torch.optim.lr_scheduler.LambdaLR(optimizer, cosine), "interval": "step"}
 
 
 class System(L.LightningModule):
@@ -73,7 +49,7 @@ class System(L.LightningModule):
     Args:
         model: any ``nn.Module``.
         optim: mapping with ``name``, ``lr``, ``weight_decay``, ``scheduler``, ``warmup_steps``
-            (the config's ``optim`` section).
+            (the config's ``optim`` section); other keys go to the optimizer (e.g. ``betas``).
         channels_last: keep 4-D inputs and weights channels-last (``trainer.channels_last``).
     """
 
@@ -84,6 +60,10 @@ class System(L.LightningModule):
         self.channels_last = channels_last
         if channels_last:
             self.model.to(memory_format=torch.channels_last)
+
+    def export_model(self) -> nn.Module:
+        """The module a run saves and evaluates (``self.model`` unless a paradigm says otherwise)."""
+        return self.model
 
     def prepare_input(self, x: Tensor) -> Tensor:
         """The batch in the model's memory layout (channels-last for 4-D inputs if asked)."""
@@ -96,7 +76,7 @@ class System(L.LightningModule):
 
     def common_step(self, batch: Any, train: bool) -> dict[str, Tensor]:
         """Compute the named loss terms of one batch; ``"loss"`` is the one optimised."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must implement common_step(batch, train)")
 
     def _log_terms(self, terms: Mapping[str, Tensor], stage: str, batch_size: int) -> None:
         for name, value in terms.items():
@@ -112,8 +92,8 @@ class System(L.LightningModule):
 
     @staticmethod
     def _batch_size(batch: Any) -> int:
-        first = batch[0] if isinstance(batch, (list, tuple)) else batch
-        return int(first.shape[0]) if isinstance(first, Tensor) else 1
+        """Items in a tuple, dict or dataclass batch (:func:`~mir101.paradigms.batch.batch_size`)."""
+        return batch_size(batch)
 
     def training_step(self, batch: Any, batch_idx: int) -> Tensor:
         terms = self.common_step(batch, train=True)
@@ -124,17 +104,13 @@ class System(L.LightningModule):
         terms = self.common_step(batch, train=False)
         self._log_terms(terms, "val", self._batch_size(batch))
 
+    def total_steps(self) -> int:
+        """Optimizer steps of the whole fit (1 outside a Trainer), for the schedulers."""
+        return int(self.trainer.estimated_stepping_batches) if self._trainer is not None else 1
+
     def configure_optimizers(self) -> Any:
-        opt = make_optimizer(
-            self.model.parameters(),
-            self.optim.get("name", "adam"),
-            float(self.optim.get("lr", 1e-3)),
-            float(self.optim.get("weight_decay", 0.0)),
-        )
-        total = int(self.trainer.estimated_stepping_batches) if self._trainer is not None else 1
-        sched = make_scheduler(
-            opt, self.optim.get("scheduler"), total, int(self.optim.get("warmup_steps", 0))
-        )
+        opt = optimizer_from_config(self.model.parameters(), self.optim)
+        sched = scheduler_from_config(opt, self.optim, self.total_steps())
         if sched is None:
             return opt
         return {"optimizer": opt, "lr_scheduler": sched}

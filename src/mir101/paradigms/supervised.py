@@ -17,8 +17,10 @@ from torchmetrics import MetricCollection
 
 from mir101.losses import LOSSES, build_loss  # re-exported here until the tasks import mir101.losses
 from mir101.paradigms.base import System
+from mir101.paradigms.batch import batch_field
 
 __all__ = ["Supervised", "build_loss", "LOSSES"]
+
 
 class Supervised(System):
     """Supervised training of any model.
@@ -31,6 +33,10 @@ class Supervised(System):
             and logged as ``val/<name>`` at epoch end.
         output_transform: reshapes model outputs to the target's layout (e.g. drop a channel dim).
         metric_transform: maps ``(output, target)`` to what ``metrics`` expect (e.g. a sigmoid).
+        channels_last: see :class:`~mir101.paradigms.base.System`.
+        input_key, target_key: the fields of ``x`` and ``y`` in dict or dataclass batches (other
+            fields are ignored); tuple batches are read at index 0 and 1, or at the given index
+            when a key is an integer.
 
     Shape:
         ``x``: whatever the model takes, ``(batch, ...)``; ``y``: like the transformed output
@@ -46,19 +52,28 @@ class Supervised(System):
         output_transform: Callable[[Tensor], Tensor] | None = None,
         metric_transform: Callable[[Tensor, Tensor], tuple[Tensor, Tensor]] | None = None,
         channels_last: bool = False,
+        input_key: str | int = "x",
+        target_key: str | int = "y",
     ):
         super().__init__(model, optim, channels_last)
         self.loss = loss
         self.val_metrics = metrics.clone(prefix="val/") if metrics is not None else None
         self.output_transform = output_transform
         self.metric_transform = metric_transform
+        self.input_key, self.target_key = input_key, target_key
 
     def predict_batch(self, x: Tensor) -> Tensor:
         out = self.model(self.prepare_input(x))
         return self.output_transform(out) if self.output_transform is not None else out
 
+    def split_batch(self, batch: Any) -> tuple[Tensor, Tensor]:
+        """``(x, y)`` of a tuple, dict or dataclass batch."""
+        x = batch_field(batch, self.input_key, position=0, name="input_key")
+        y = batch_field(batch, self.target_key, position=1, name="target_key")
+        return x, y
+
     def common_step(self, batch: Any, train: bool) -> dict[str, Tensor]:
-        x, y = batch[0], batch[1]
+        x, y = self.split_batch(batch)
         out = self.predict_batch(x)
         if isinstance(self.loss, nn.CrossEntropyLoss):
             y = y.long()
