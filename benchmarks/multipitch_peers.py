@@ -61,13 +61,14 @@ def main() -> None:
     from mir101.data.splits import load_split
     from mir101.data.store import Store
     from mir101.data.targets import pitch_roll_from_segments
-    from mir101.tasks.multipitch import mir_eval_multipitch
+    from mir101.metrics.multipitch import mir_eval_multipitch
+    from mir101.tasks import EvalResult
     from mir101.tasks.runner import load_run
     from mir101.utils.pitch import midi_to_hz
 
     run = Path(args.run_dir)
     task, model = load_run(run)
-    threshold = json.loads((run / "metrics.json").read_text())["threshold"]
+    threshold = EvalResult.load(run / "metrics.json").extras["threshold"]
     split = load_split(run / "split.json")
     test_works = {task.groups(task.store, [k])[k] for k in split["test"]}
     corpus_args = dict(task.cfg.data.corpus_args)

@@ -87,12 +87,12 @@ def main() -> None:
             # an "epoch" is the whole training set and the budget stops mid-epoch: time per step
             "seconds_per_step": round(info["train_seconds"] / max(info.get("steps") or 1, 1), 3),
             "wall_seconds": round(wall, 1),
-            "threshold": result.metrics["threshold"],
-            "speed_audio_s_per_s": result.metrics.get("speed", {}).get("audio_s_per_s"),
+            "threshold": result.evaluation.extras["threshold"],
+            "speed_audio_s_per_s": result.evaluation.extras.get("speed", {}).get("audio_s_per_s"),
         }
         for name in ("test", "other_soundfont"):
-            if name in result.metrics:
-                m = result.metrics[name]
+            if name in result.evaluation.sets:
+                m = result.evaluation.sets[name]
                 entry[name] = {
                     k: round(m[k], 4) for k in ("Accuracy", "Precision", "Recall", "Chroma Accuracy")
                 }

@@ -51,7 +51,7 @@ def test_override_typo_and_wrong_type(cfg_file):
         ("data.batch_size=0", "must be a positive integer"),
         ("data.split.valid=0.9", "sum is below 1"),
         ("optim.lr=-1", "must be positive"),
-        ("trainer.mode=up", "'min' or 'max'"),
+        ("train.mode=up", "'min' or 'max'"),
     ],
 )
 def test_bad_values(cfg_file, override, message):
@@ -81,10 +81,10 @@ def test_missing_file():
 
 
 def test_extends_merges_parent_first(tmp_path):
-    (tmp_path / "base.yaml").write_text("trainer: {max_epochs: 7, seed: 3}\ndata: {batch_size: 4}\n")
+    (tmp_path / "base.yaml").write_text("trainer: {max_epochs: 7}\ntrain: {seed: 3}\ndata: {batch_size: 4}\n")
     (tmp_path / "row.yaml").write_text("extends: base.yaml\ntrainer: {max_epochs: 2}\n")
     cfg = load_config(tmp_path / "row.yaml")
-    assert (cfg.trainer.max_epochs, cfg.trainer.seed, cfg.data.batch_size) == (2, 3, 4)
+    assert (cfg.trainer.max_epochs, cfg.train.seed, cfg.data.batch_size) == (2, 3, 4)
     (tmp_path / "base.yaml").write_text("extends: row.yaml\n")
     with pytest.raises(ConfigError, match="loops back"):
         load_config(tmp_path / "row.yaml")
@@ -95,3 +95,24 @@ def test_mandatory_value(tmp_path):
     with pytest.raises(ConfigError, match="data.store must be set"):
         load_config(tmp_path / "row.yaml")
     assert load_config(tmp_path / "row.yaml", ["data.store=x"]).data.store == "x"
+
+
+def test_trainer_holds_lightning_keys_only():
+    import inspect
+
+    import lightning as L
+
+    from mir101.config import TrainConfig, TrainerConfig
+
+    accepted = set(inspect.signature(L.Trainer).parameters)
+    assert set(TrainerConfig.__dataclass_fields__) <= accepted
+    assert not set(TrainConfig.__dataclass_fields__) & accepted
+
+
+def test_options_written_under_trainer_before_train_existed_still_load(tmp_path, caplog):
+    # run folders written before the `train` section keep loading (--resume, evaluate, predict)
+    (tmp_path / "old.yaml").write_text("trainer: {max_epochs: 2, seed: 5, patience: 3, channels_last: true}\neval: {}\n")
+    cfg = load_config(tmp_path / "old.yaml", ["trainer.monitor=val/loss"])
+    assert (cfg.train.seed, cfg.train.patience, cfg.train.channels_last, cfg.train.monitor) == (5, 3, True, "val/loss")
+    assert cfg.trainer.max_epochs == 2 and "seed" not in cfg.trainer and "eval" not in cfg
+    assert "is now train." in caplog.text

@@ -94,9 +94,9 @@ def write_config(path: Path, store: Path, run_dir: Path, **sections) -> Path:
         "input": dict(TINY_INPUT),
         "model": {"layers": TINY_MODEL},
         "optim": {"lr": 0.02},
+        "train": {"patience": 0},
         "trainer": {
             "max_epochs": 3,
-            "patience": 0,
             "accelerator": "cpu",
             "enable_progress_bar": False,
             "log_every_n_steps": 1,

@@ -7,11 +7,11 @@ An experiment is one YAML file with these sections::
     input:    {name: hcqt, ...}            # kwargs of one class of mir101.inputs
     model:    {layers: [...]}              # a YAML layer list, or a path to one
     optim:    {name: adam, lr: 1e-3}
-    trainer:  {max_epochs: 20, ...}        # passed to lightning.Trainer
-    eval:     {...}                        # task evaluation options
+    train:    {seed: 0, patience: 10, ...} # mir101's own training options (seed, early stopping...)
+    trainer:  {max_epochs: 20, ...}        # Lightning's Trainer keys only, passed through
 
 A file may start with ``extends: base.yaml`` (or a list): those files are merged first, so one
-experiment row only states what differs. ``data``, ``optim`` and ``trainer`` are typed here: an unknown key or a wrong type fails with the
+experiment row only states what differs. ``data``, ``optim``, ``train`` and ``trainer`` are typed here: an unknown key or a wrong type fails with the
 key, the file and the allowed keys. ``task``, ``input`` and ``model`` map onto classes whose
 registries check their kwargs when they are built. YAML is always loaded with a safe loader.
 
@@ -38,6 +38,7 @@ __all__ = [
     "DataConfig",
     "SplitConfig",
     "OptimConfig",
+    "TrainConfig",
     "TrainerConfig",
     "load_config",
     "load_yaml",
@@ -93,11 +94,38 @@ class OptimConfig:
 
 
 @dataclass
-class TrainerConfig:
-    """Options passed through to :class:`lightning.Trainer`, plus seeding and early stopping.
+class TrainConfig:
+    """mir101's own training options (what is not a :class:`lightning.Trainer` argument).
 
-    ``channels_last`` stores 4-D inputs and conv weights channels-last, which speeds some
-    convolution stacks up several times on CPU (oneDNN) and slows others down: measure per model.
+    Args:
+        seed: seeds every generator; the draws of epoch ``e`` depend only on ``(seed, e)``.
+        patience: early stopping after this many validations without improvement (0: off).
+        monitor: the logged value that picks the best checkpoint and stops early (default: the
+            task's, e.g. ``val/f1``); ``mode`` is ``min`` or ``max`` (default: the task's).
+        channels_last: stores 4-D inputs and conv weights channels-last, which speeds some
+            convolution stacks up several times on CPU (oneDNN) and slows others down: measure
+            per model.
+        tensorboard: also log to ``RUN/tensorboard`` (the CSV log is always written).
+    """
+
+    seed: int = 0
+    patience: int = 10
+    monitor: str | None = None
+    mode: str | None = None
+    channels_last: bool = False
+    tensorboard: bool = False
+
+
+#: keys that moved from ``trainer`` to ``train`` (configs and run folders written before still load)
+MOVED_TO_TRAIN = tuple(TrainConfig.__dataclass_fields__)
+
+
+@dataclass
+class TrainerConfig:
+    """Keyword arguments of :class:`lightning.Trainer`, passed through unchanged.
+
+    ``accelerator``, ``devices``, ``strategy``, ``num_nodes`` and ``precision`` make a multi-GPU
+    or multi-node run the same command. mir101's own options are in :class:`TrainConfig`.
     """
 
     max_epochs: int = 20
@@ -108,7 +136,6 @@ class TrainerConfig:
     strategy: str = "auto"
     num_nodes: int = 1
     precision: str = "32-true"
-    seed: int = 0
     deterministic: bool = True
     gradient_clip_val: float | None = None
     accumulate_grad_batches: int = 1
@@ -116,12 +143,7 @@ class TrainerConfig:
     limit_val_batches: Any = None
     val_check_interval: Any = None
     log_every_n_steps: int = 10
-    patience: int = 10
-    monitor: str | None = None
-    mode: str | None = None
     enable_progress_bar: bool = True
-    channels_last: bool = False
-    tensorboard: bool = False
 
 
 @dataclass
@@ -134,8 +156,8 @@ class ExperimentConfig:
     input: dict[str, Any] = field(default_factory=dict)
     model: Any = None
     optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
-    eval: dict[str, Any] = field(default_factory=dict)
     run_dir: str | None = None
 
 
@@ -255,6 +277,7 @@ def load_config(
     cfg = schema
     missing: set[str] = set()  # keys a layer marks '???' and no later layer sets
     for source, content in layers:
+        content = _migrate(content, source)
         if isinstance(content, dict) and "model" in content and isinstance(content["model"], list):
             content = {**content, "model": {"layers": content["model"]}}
         layer = OmegaConf.create(content) if isinstance(content, dict) else content
@@ -281,6 +304,31 @@ def load_config(
     return cfg
 
 
+def _migrate(content: Any, source: str) -> Any:
+    """Configs written before ``train`` existed: ``trainer.seed`` (and the other keys of
+    :data:`MOVED_TO_TRAIN`) move to ``train``, logged once; an ``eval`` section (never used) is dropped."""
+    import logging
+
+    if isinstance(content, DictConfig):
+        content = OmegaConf.to_container(content, resolve=False)
+    if not isinstance(content, dict):
+        return content
+    trainer = content.get("trainer")
+    moved = [k for k in MOVED_TO_TRAIN if isinstance(trainer, dict) and k in trainer]
+    if moved:
+        content = {**content, "trainer": {k: v for k, v in trainer.items() if k not in moved}}
+        content["train"] = {**(content.get("train") or {}), **{k: trainer[k] for k in moved}}
+        logging.getLogger(__name__).warning(
+            "%s: trainer.%s is now train.%s (mir101's own options left the Lightning section)",
+            source,
+            moved[0],
+            moved[0],
+        )
+    if "eval" in content:
+        content = {k: v for k, v in content.items() if k != "eval"}
+    return content
+
+
 def _check_values(cfg: DictConfig, source: str) -> None:
     d = cfg.data
     for key in ("patch_frames", "patch_hop_frames", "batch_size"):
@@ -297,8 +345,8 @@ def _check_values(cfg: DictConfig, source: str) -> None:
         raise ConfigError(f"{source}: optim.lr={cfg.optim.lr} must be positive")
     if cfg.trainer.max_epochs <= 0 and cfg.trainer.max_steps <= 0:
         raise ConfigError(f"{source}: trainer.max_epochs or trainer.max_steps must be positive")
-    if cfg.trainer.mode not in (None, "min", "max"):
-        raise ConfigError(f"{source}: trainer.mode='{cfg.trainer.mode}' must be 'min' or 'max'")
+    if cfg.train.mode not in (None, "min", "max"):
+        raise ConfigError(f"{source}: train.mode='{cfg.train.mode}' must be 'min' or 'max'")
     if cfg.input and "name" not in cfg.input:
         raise ConfigError(f"{source}: the 'input' section needs a 'name' (e.g. name: hcqt)")
     if cfg.task and "name" not in cfg.task:

@@ -1,4 +1,4 @@
-"""Audio files a user may hand to ``mir101 predict`` and to :func:`mir101.tasks.base.load_audio`.
+"""Audio files a user may hand to ``mir101 predict`` and to :func:`mir101.data.audio.load_audio`.
 
 Bad files get one error naming the file; what can be repaired safely (channels, sample rate, a
 truncated WAV) is repaired and logged; valid but unusual audio (silence, 8 bits, shorter than a
@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from mir101.data.audio import load_audio
 from mir101.errors import AudioError
-from mir101.tasks.base import load_audio
 from tinyrun import SR, tone
 
 

@@ -145,10 +145,11 @@ def test_unknown_monitor_is_named(tiny_store, tmp_path, cli_error):
         tmp_path / "exp.yaml",
         tiny_store,
         tmp_path / "run",
-        trainer={"monitor": "val/f2", "patience": 3, "max_epochs": 5, "limit_train_batches": 1},
+        train={"monitor": "val/f2", "patience": 3},
+        trainer={"max_epochs": 5, "limit_train_batches": 1},
     )
     msg = cli_error(["train", path])
-    assert "trainer.monitor='val/f2' is not a value this task logs" in msg and "val/f1" in msg, msg
+    assert "train.monitor='val/f2' is not a value this task logs" in msg and "val/f1" in msg, msg
 
 
 def test_yaml_syntax_error_names_file_and_line(tmp_path, cli_error):

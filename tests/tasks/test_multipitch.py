@@ -8,6 +8,7 @@ import soundfile as sf
 from mir101.cli import main
 from mir101.config import load_config
 from mir101.errors import CheckpointError, ConfigError
+from mir101.tasks import EvalResult
 from mir101.tasks.multipitch import frames_to_notes, pick_peaks
 from mir101.tasks.runner import evaluate_run, load_run, make_task, train
 
@@ -23,7 +24,7 @@ def test_training_beats_an_untrained_model(chord_store, tmp_path, write_config):
     )
     cfg = load_config(untrained_cfg, ["optim.lr=1e-9"])
     untrained = train(cfg)
-    acc, acc0 = trained.metrics["test"]["Accuracy"], untrained.metrics["test"]["Accuracy"]
+    acc, acc0 = trained.evaluation.score("test"), untrained.evaluation.score("test")
     assert acc > acc0 + 0.1, (acc, acc0)
     run = trained.run_dir
     for name in (
@@ -39,13 +40,13 @@ def test_training_beats_an_untrained_model(chord_store, tmp_path, write_config):
     assert "figures/salience_test.png" in (run / "report.md").read_text()
     # evaluate again from the folder alone: the same numbers
     again = evaluate_run(run)
-    assert again["test"]["Accuracy"] == pytest.approx(acc)
+    assert again.score("test") == pytest.approx(acc)
 
 
 def test_rerun_gives_the_same_metrics(chord_store, tmp_path, write_config):
     a = train(write_config(tmp_path / "a.yaml", chord_store, tmp_path / "a", trainer={"max_epochs": 1}))
     b = train(write_config(tmp_path / "b.yaml", chord_store, tmp_path / "b", trainer={"max_epochs": 1}))
-    assert a.metrics["test"] == b.metrics["test"]
+    assert a.evaluation.sets["test"] == b.evaluation.sets["test"]
 
 
 def test_predict_writes_csv_midi_and_plot(chord_store, tmp_path, write_config):
@@ -86,7 +87,7 @@ def test_every_row_config_builds_and_trains_a_few_steps(row, chord_store, tmp_pa
         "data.where={}",
         "data.test_stores={}",
         "trainer.max_steps=1",
-        "trainer.patience=0",
+        "train.patience=0",
         "data.batch_size=2",
         "data.patch_frames=16",
         "trainer.max_epochs=1",
@@ -140,4 +141,4 @@ def test_bad_runs_and_models(chord_store, tmp_path, write_config):
     (run / "model.pt").write_bytes(b"garbage")
     with pytest.raises(CheckpointError, match="cannot load"):
         load_run(run)
-    assert json.loads((run / "metrics.json").read_text())["test"]["items"] >= 1
+    assert EvalResult.load(run / "metrics.json").sets["test"]["items"] >= 1

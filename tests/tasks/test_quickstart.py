@@ -8,10 +8,12 @@ import shutil
 import pytest
 
 from mir101.cli import main
+from mir101.cli.quickstart import find_other_soundfont
 from mir101.config import load_config
 from mir101.data.corpora.render import default_soundfont
 from mir101.data.store import Store
-from mir101.tasks.quickstart import find_other_soundfont, held_out_chorales, quickstart_config
+from mir101.tasks import EvalResult
+from mir101.tasks.quickstart import held_out_chorales, quickstart_config
 from mir101.utils.io import cache_dir
 
 TINY = [
@@ -44,8 +46,8 @@ def test_quickstart_scores_the_held_out_works_rendered_with_another_soundfont(
     assert find_other_soundfont() == default_soundfont()
     out = tmp_path / "run"
     assert main(["quickstart", "--out", str(out), *TINY]) == 0
-    metrics = json.loads((out / "metrics.json").read_text())
-    test, other = metrics["test"], metrics["other_soundfont"]
+    metrics = EvalResult.load(out / "metrics.json")
+    test, other = metrics.sets["test"], metrics.sets["other_soundfont"]
     assert test["items"] == other["items"] >= 1
     assert other["Accuracy"] == pytest.approx(test["Accuracy"], abs=1e-9)
     held = held_out_chorales(load_config(quickstart_config(), TINY))

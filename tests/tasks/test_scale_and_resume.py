@@ -9,6 +9,8 @@ import time
 
 import pytest
 
+from mir101.tasks import EvalResult
+
 
 def _run(args, cwd, env=None, **kw):
     return subprocess.run(
@@ -24,8 +26,8 @@ def test_ddp_two_cpu_processes(chord_store, tmp_path, write_config):
         timeout=600,
     )
     assert r.returncode == 0, r.stderr[-3000:]
-    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    assert metrics["test"]["items"] >= 1 and 0 <= metrics["test"]["Accuracy"] <= 1
+    metrics = EvalResult.load(tmp_path / "run" / "metrics.json")
+    assert metrics.sets["test"]["items"] >= 1 and 0 <= metrics.score("test") <= 1
     assert "GLOBAL_RANK: 1, MEMBER: 2/2" in r.stderr and "distributed_backend=gloo" in r.stdout + r.stderr
 
 
@@ -64,10 +66,10 @@ def test_kill_and_resume_matches_an_uninterrupted_run(chord_store, tmp_path, wri
     assert (tmp_path / "cut" / "checkpoints" / "last.ckpt").is_file()
     r = _run(["train", "--resume", str(tmp_path / "cut")], tmp_path, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
-    a = json.loads((tmp_path / "ref" / "metrics.json").read_text())
-    b = json.loads((tmp_path / "cut" / "metrics.json").read_text())
+    a = EvalResult.load(tmp_path / "ref" / "metrics.json")
+    b = EvalResult.load(tmp_path / "cut" / "metrics.json")
     assert (
         json.loads((tmp_path / "ref" / "training.json").read_text())["epochs"]
         == json.loads((tmp_path / "cut" / "training.json").read_text())["epochs"]
     )
-    assert a["test"] == b["test"] and a["threshold"] == b["threshold"]
+    assert a.sets["test"] == b.sets["test"] and a.extras["threshold"] == b.extras["threshold"]

@@ -6,8 +6,12 @@ import argparse
 import json
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-__all__ = ["register", "quiet_lightning"]
+if TYPE_CHECKING:
+    from mir101.tasks.result import EvalResult
+
+__all__ = ["register", "quiet_lightning", "print_summary"]
 
 log = logging.getLogger(__name__)
 
@@ -28,17 +32,13 @@ def quiet_lightning(verbose: int = 0) -> None:
     warnings.filterwarnings("ignore", message=r"Estimate frequencies are all empty")
 
 
-def _print_metrics(metrics: dict) -> None:
-    for name, scores in metrics.items():
-        if isinstance(scores, dict) and "Accuracy" in scores:
-            print(
-                f"  {name:<12} Accuracy {scores['Accuracy']:.3f}  Precision {scores['Precision']:.3f}  "
-                f"Recall {scores['Recall']:.3f}  ({scores.get('items', '?')} items)"
-            )
-        elif name == "speed" and scores:
-            print(
-                f"  speed        {scores['audio_s_per_s']} s of audio per second ({scores['threads']} CPU threads)"
-            )
+def print_summary(result: EvalResult, run_dir: Path) -> None:
+    """The task's one-line summary of an evaluation, then where the report is."""
+    from mir101.tasks import TASKS
+
+    print(f"run folder: {run_dir}")
+    print(f"  {TASKS.get(result.task, where='metrics.json task').summary(result)}")
+    print(f"report: {Path(run_dir) / 'report.md'}")
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -59,10 +59,10 @@ def _train(args: argparse.Namespace) -> int:
         overrides.insert(0, config)
         config = None
     result = train(config, overrides, resume=args.resume, evaluate=not args.no_eval)
-    if result.metrics:
+    if result.evaluation is not None:
+        print_summary(result.evaluation, result.run_dir)
+    else:
         print(f"run folder: {result.run_dir}")
-        _print_metrics(result.metrics)
-        print(f"report: {result.run_dir / 'report.md'}")
     return 0
 
 
@@ -70,9 +70,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from mir101.tasks.runner import evaluate_run
 
     quiet_lightning(args.verbose)
-    metrics = evaluate_run(args.run_dir)
-    _print_metrics(metrics)
-    print(f"report: {Path(args.run_dir) / 'report.md'}")
+    print_summary(evaluate_run(args.run_dir), Path(args.run_dir))
     return 0
 
 
@@ -90,14 +88,6 @@ def _predict(args: argparse.Namespace) -> int:
     for audio in args.audio:
         res = task.predict(model, Path(args.run_dir), Path(audio), out_dir)
         print(json.dumps({"audio": audio, **res}))
-    return 0
-
-
-def _quickstart(args: argparse.Namespace) -> int:
-    from mir101.tasks.quickstart import quickstart
-
-    quiet_lightning(args.verbose)
-    quickstart(Path(args.out), extra=list(args.overrides))
     return 0
 
 
@@ -124,12 +114,3 @@ def register(groups: dict[str, argparse._SubParsersAction]) -> None:
     p.add_argument("run_dir")
     p.add_argument("audio", nargs="+", help="audio files (wav, flac, ogg...)")
     p.add_argument("--out", help="output folder (default RUN_DIR/predictions)")
-
-    p = add_command(
-        root,
-        "quickstart",
-        _quickstart,
-        "the demo: build a chorale corpus, train multi-pitch on CPU, evaluate, report",
-    )
-    p.add_argument("--out", default="runs/quickstart", help="run folder")
-    p.add_argument("overrides", nargs="*", help="config overrides key=value")

@@ -1,5 +1,6 @@
 """Data: the HDF5 + pyjama store, targets, splits, datasets and the embedded corpora."""
 
+from mir101.data.audio import load_audio
 from mir101.data.splits import load_split, save_split, split_groups
 from mir101.data.store import Segments, Series, Store, StoreWriter, store_paths
 from mir101.data.targets import (
@@ -14,6 +15,7 @@ from mir101.data.targets import (
 )
 
 __all__ = [
+    "load_audio",
     "Store",
     "StoreWriter",
     "store_paths",

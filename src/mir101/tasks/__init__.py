@@ -1,7 +1,11 @@
-"""Tasks: targets, training, evaluation with the field's metrics, reports and prediction."""
+"""Tasks: one module (or package) per task on one typed contract (:class:`Task`), one runner.
+
+Importing this package registers the tasks in :data:`TASKS`.
+"""
 
 from mir101.tasks.base import TASKS, Task
 from mir101.tasks.multipitch import MultiPitch
-from mir101.tasks.runner import evaluate_run, load_run, train
+from mir101.tasks.result import EvalResult
+from mir101.tasks.runner import RunResult, evaluate_run, load_run, train
 
-__all__ = ["TASKS", "Task", "MultiPitch", "train", "evaluate_run", "load_run"]
+__all__ = ["TASKS", "Task", "EvalResult", "MultiPitch", "RunResult", "train", "evaluate_run", "load_run"]

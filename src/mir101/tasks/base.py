@@ -1,8 +1,19 @@
-"""What every task shares: the store(s), the split, the input and its feature cache, the model.
+"""The Task contract: what every task shares, and the five things each one must say.
 
-A task subclass adds what makes it a task: its targets, its loss and paradigm, its evaluation
-with the field's metrics, its plots and its ``predict``. The training loop itself lives in
-:mod:`mir101.tasks.runner` and is the same for every task.
+A task is a module that plugs into one runner (:mod:`mir101.tasks.runner`), one CLI and one
+book. The base class holds what every task shares: the store(s), the split by work, the input
+and its feature cache, the model built from the config. A subclass says what makes it a task:
+
+- :meth:`Task.datamodule` -- its batches (targets from the annotations);
+- :meth:`Task.system` -- its paradigm (a :class:`~mir101.paradigms.System`: loss, optimizers);
+- :meth:`Task.evaluate` -- its evaluation with the field's metrics, an :class:`EvalResult`;
+- :meth:`Task.report_sections` -- what its ``report.md`` shows beyond the metrics table;
+- :meth:`Task.predict` -- what it writes for a user's audio file.
+
+Everything else (training, checkpoints, run folders, ``metrics.json``, the report's tables and
+training curves, the one-line summary the CLI prints) is the same for every task. A task passes
+the contract test (``tests/tasks/test_contract.py``): tiny train -> evaluate -> report -> predict
+-> reload from the run folder -> same metrics.
 
 Book page: ``book/intro.md``.
 """
@@ -10,13 +21,13 @@ Book page: ``book/intro.md``.
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import fields, is_dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
-import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
@@ -26,9 +37,10 @@ from mir101.config import to_container
 from mir101.data.splits import split_groups
 from mir101.data.store import Store
 from mir101.errors import ConfigError, StoreError
+from mir101.tasks.result import EvalResult
 from mir101.utils.registry import Registry
 
-__all__ = ["Task", "TASKS", "open_store", "select_keys"]
+__all__ = ["Task", "TASKS", "EvalResult", "open_store", "select_keys", "device_of"]
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +71,7 @@ def select_keys(store: Store, where: Mapping[str, Any] | None, max_items: int | 
     return keys[:max_items] if max_items else keys
 
 
-class Task:
+class Task(ABC):
     """Base class of the tasks. Subclasses set ``name``, ``Options`` and the abstract methods.
 
     Args:
@@ -67,10 +79,14 @@ class Task:
     """
 
     name: ClassVar[str] = ""
+    #: the report's title
+    title: ClassVar[str] = ""
     #: a dataclass of the task's own options (the config's ``task`` section minus ``name``)
     Options: ClassVar[type] = object
     #: lightning metric to monitor for early stopping / best checkpoint, and its mode
     monitor: ClassVar[tuple[str, str]] = ("val/loss", "min")
+    #: the metrics of the report's table, in order (default: every metric of the sets)
+    report_columns: ClassVar[tuple[str, ...] | None] = None
 
     def __init__(self, cfg: DictConfig):
         self.cfg = cfg
@@ -160,97 +176,70 @@ class Task:
             raise ConfigError(
                 "the config needs a 'model' section with a 'layers' list (or a path to a model YAML)"
             )
-        return build_model(to_container(self.cfg.model.layers), self.input_shape)
+        return build_model(
+            to_container(self.cfg.model.layers), self.input_shape, variables=self.model_variables()
+        )
 
-    # ------------------------------------------------------------------ to implement
+    def model_variables(self) -> dict[str, Any]:
+        """Values of the ``$name`` arguments of the model's layers that come from the data (e.g.
+        ``{"n_classes": 8}`` for ``linear: {out_features: $n_classes}``). Default: none."""
+        return {}
+
+    # ------------------------------------------------------------------ the contract
+    @abstractmethod
     def datamodule(self, split: Mapping[str, list[str]]) -> Any:
-        raise NotImplementedError
+        """The training and validation batches of the split (a ``LightningDataModule``)."""
 
+    @abstractmethod
     def system(self, model: nn.Module) -> Any:
-        raise NotImplementedError
+        """The paradigm that trains ``model`` (a :class:`~mir101.paradigms.System`)."""
 
-    def evaluate(self, model: nn.Module, split: Mapping[str, list[str]], run_dir: Path) -> dict[str, Any]:
-        raise NotImplementedError
+    @abstractmethod
+    def evaluate(self, model: nn.Module, split: Mapping[str, list[str]], run_dir: Path) -> EvalResult:
+        """Score the trained ``model`` on the held-out items with the field's metrics.
 
+        The sets are at least ``test`` (the split's test items); tasks add the held-out works of
+        ``data.test_stores`` (e.g. rendered with another SoundFont) under their names. What the
+        report draws goes in ``EvalResult.examples``.
+        """
+
+    @abstractmethod
     def predict(self, model: nn.Module, run_dir: Path, audio_path: Path, out_dir: Path) -> dict[str, Any]:
-        raise NotImplementedError(f"task '{self.name}' has no predict command")
+        """Run the model on a user's audio file; write the outputs into ``out_dir`` and return a
+        JSON-able summary of what was written (paths, counts)."""
 
+    # ------------------------------------------------------------------ report and summary
+    def report_sections(self, result: EvalResult, run_dir: Path) -> list[str]:
+        """Markdown sections of ``report.md`` after the metrics table (plots of the examples...).
 
-def load_audio(path: str | Path, sr: int) -> np.ndarray:
-    """Read an audio file as mono float32 at ``sr``.
+        Figures go in ``run_dir / "figures"``. The default adds nothing.
+        """
+        return []
 
-    What can be repaired safely is repaired and logged: several channels are mixed down, another
-    sample rate is resampled, a truncated WAV (the header announces more audio than the file
-    holds) is read up to where it stops. Integer formats (8, 16, 24, 32 bits) are scaled to
-    [-1, 1]; silence is valid audio.
+    def report(self, result: EvalResult, run_dir: Path) -> Path:
+        """Write ``run_dir/report.md``: the config line, a table per evaluation set, the task's own
+        sections, then the training curves."""
+        from mir101.tasks import reports
 
-    Raises:
-        AudioError: naming the file: missing, empty, unreadable (not audio, corrupt), no samples,
-            or NaN/inf samples.
-    """
-    import soundfile as sf
+        run_dir = Path(run_dir)
+        sections = [reports.header_section(self), reports.results_section(result, self.report_columns)]
+        sections += self.report_sections(result, run_dir)
+        sections += reports.history_section(run_dir)
+        return reports.write_report(run_dir, self.title or f"{self.name} report", sections)
 
-    from mir101.errors import AudioError
+    @classmethod
+    def summary(cls, result: EvalResult) -> str:
+        """One line: the primary metric on every evaluation set (a class method: the CLI prints it
+        from a ``metrics.json`` without building the task).
 
-    path = Path(path)
-    if not path.is_file():
-        raise AudioError(f"audio file not found: {path}")
-    if path.stat().st_size == 0:
-        raise AudioError(f"{path}: the file is empty (0 bytes)")
-    try:
-        x, file_sr = sf.read(str(path), dtype="float32", always_2d=True)
-    except Exception as err:  # soundfile raises LibsndfileError / RuntimeError
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise AudioError(f"{path}: cannot read audio, corrupt or not an audio format ({first})") from err
-    truncated = _truncated_wav(path)
-    if truncated is not None:
-        log.warning(
-            "%s: truncated WAV: the header announces %d bytes of audio, the file holds %d; "
-            "reading the %.2f s present",
-            path,
-            truncated[0],
-            truncated[1],
-            x.shape[0] / file_sr,
-        )
-    if x.shape[0] == 0:
-        raise AudioError(f"{path}: the audio is empty (no samples)")
-    if x.shape[1] > 1:
-        log.info("%s: %d channels mixed down to mono", path, x.shape[1])
-    x = x.mean(axis=1)
-    bad = ~np.isfinite(x)
-    if bad.any():
-        first = int(np.argmax(bad))
-        raise AudioError(
-            f"{path}: the audio holds {int(bad.sum())} NaN or inf sample(s), the first at "
-            f"{first / file_sr:.3f} s (sample {first})"
-        )
-    if file_sr != sr:
-        import librosa
-
-        log.info("%s: resampled from %d Hz to %d Hz", path, file_sr, sr)
-        x = librosa.resample(x, orig_sr=file_sr, target_sr=sr).astype(np.float32)
-    return x
-
-
-def _truncated_wav(path: Path) -> tuple[int, int] | None:
-    """``(announced, present)`` bytes of a RIFF/WAVE file's ``data`` chunk when the file stops
-    before the end its header announces; ``None`` otherwise (other formats, streamed WAVs whose
-    size field is 0 or 0xFFFFFFFF)."""
-    size = path.stat().st_size
-    with path.open("rb") as fid:
-        head = fid.read(12)
-        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-            return None
-        pos = 12
-        while pos + 8 <= size:
-            fid.seek(pos)
-            chunk = fid.read(8)
-            n = int.from_bytes(chunk[4:8], "little")
-            if chunk[:4] == b"data":
-                present = size - pos - 8
-                return (n, present) if 0 < n < 0xFFFFFFFF and n > present else None
-            pos += 8 + n + (n & 1)
-    return None
+        Examples:
+            'test Accuracy 0.918 (14 items) | other_soundfont Accuracy 0.860 (14 items)'
+        """
+        parts = []
+        for name, scores in result.sets.items():
+            items = f" ({int(scores['items'])} items)" if "items" in scores else ""
+            parts.append(f"{name} {result.primary} {float(scores[result.primary]):.3f}{items}")
+        return " | ".join(parts) or "no evaluation set"
 
 
 def device_of(model: nn.Module) -> torch.device:

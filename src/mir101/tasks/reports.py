@@ -1,33 +1,72 @@
-"""Run reports: ``report.md`` with a metrics table and the plots people want to look at."""
+"""The parts of ``report.md`` every task shares: the header, the metrics tables, the training curves.
+
+A task's report is these sections around its own (:meth:`~mir101.tasks.base.Task.report_sections`:
+salience excerpts, confusion matrices, tag-o-grams...). This module knows no task.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["write_report", "multipitch_report"]
+from mir101.tasks.result import EvalResult
 
-_MP_COLUMNS = (
-    "Accuracy",
-    "Precision",
-    "Recall",
-    "Chroma Accuracy",
-    "Chroma Precision",
-    "Chroma Recall",
-    "items",
-)
+__all__ = ["write_report", "header_section", "results_section", "history_section", "markdown_table"]
 
 
 def write_report(run_dir: Path, title: str, sections: list[str]) -> Path:
-    path = run_dir / "report.md"
-    path.write_text(f"# {title}\n\n" + "\n\n".join(sections) + "\n", encoding="utf-8")
+    """Write ``run_dir/report.md`` atomically from a title and markdown sections."""
+    from mir101.utils.io import atomic_path
+
+    path = Path(run_dir) / "report.md"
+    with atomic_path(path) as tmp:
+        tmp.write_text(f"# {title}\n\n" + "\n\n".join(s for s in sections if s) + "\n", encoding="utf-8")
     return path
 
 
-def _history_section(run_dir: Path) -> list[str]:
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A markdown table; floats with 3 decimals."""
+
+    def cell(v: Any) -> str:
+        return f"{v:.3f}" if isinstance(v, float) else str(v)
+
+    lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def header_section(task: Any) -> str:
+    """Task, input and model size of a run (``task`` is a :class:`~mir101.tasks.base.Task`)."""
+    cfg = task.cfg
+    n_params = sum(p.numel() for p in task.build_model().parameters())
+    name = cfg.input.name if cfg.input else "none"
+    return f"Task `{task.name}`, input `{name}`, model: {n_params:,} parameters."
+
+
+def results_section(result: EvalResult, columns: Sequence[str] | None = None) -> str:
+    """One row per evaluation set; ``columns`` (default: every metric, primary first)."""
+    if not result.sets:
+        return "## Results\n\nNo evaluation set had items."
+    if columns is None:
+        seen: list[str] = [result.primary]
+        for scores in result.sets.values():
+            seen += [k for k in scores if k not in seen and k != "items"]
+        columns = [*seen, "items"]
+    rows = [[name, *(scores.get(c, "") for c in columns)] for name, scores in result.sets.items()]
+    better = "higher" if result.higher_is_better else "lower"
+    return (
+        f"## Results\n\nPrimary metric: **{result.primary}** ({better} is better).\n\n"
+        + markdown_table(["set", *columns], rows)
+    )
+
+
+def history_section(run_dir: Path) -> list[str]:
+    """Training curves (``logs/metrics.csv``) and the length of training, if the run trained."""
     from mir101.viz.training import plot_history
 
+    run_dir = Path(run_dir)
     csv = run_dir / "logs" / "metrics.csv"
     if not csv.is_file():
         return []
@@ -36,47 +75,9 @@ def _history_section(run_dir: Path) -> list[str]:
     info = run_dir / "training.json"
     extra = ""
     if info.is_file():
-        t = json.loads(info.read_text())
-        extra = f"\n\n{t.get('epochs')} epochs in {t.get('train_seconds')} s."
+        try:
+            t = json.loads(info.read_text())
+            extra = f"\n\n{t.get('steps')} steps ({t.get('epochs')} epochs) in {t.get('train_seconds')} s."
+        except (json.JSONDecodeError, AttributeError):
+            extra = ""
     return [f"## Training\n\n![training curves](figures/history.png){extra}"]
-
-
-def multipitch_report(
-    task: Any, run_dir: Path, results: dict[str, Any], examples: dict[str, Any], threshold: float
-) -> Path:
-    """Metrics table (mir_eval.multipitch) for every evaluated set, salience-vs-truth excerpts."""
-    from mir101.tasks.multipitch import pick_peaks
-    from mir101.viz.multipitch import plot_salience_vs_truth
-
-    run_dir = Path(run_dir)
-    (run_dir / "figures").mkdir(parents=True, exist_ok=True)
-    names = [n for n in results if isinstance(results[n], dict) and "Accuracy" in results[n]]
-    rows = ["| set | " + " | ".join(_MP_COLUMNS) + " |", "|---" * (len(_MP_COLUMNS) + 1) + "|"]
-    for n in names:
-        r = results[n]
-        rows.append(
-            f"| {n} | " + " | ".join(f"{r[c]:.3f}" if c != "items" else str(r[c]) for c in _MP_COLUMNS) + " |"
-        )
-    cfg = task.cfg
-    sections = [
-        f"Task `multipitch`, input `{cfg.input.name}`, model: {sum(p.numel() for p in task.build_model().parameters()):,} parameters. "
-        f"Threshold {threshold:.2f} (chosen on the validation works). Metrics: `mir_eval.multipitch`, frames of all items pooled.",
-        "## Results\n\n" + "\n".join(rows),
-    ]
-    speed = results.get("speed") or {}
-    if speed:
-        sections.append(
-            f"Inference (features + model + peak picking): {speed['audio_s_per_s']} s of audio per second on {speed['threads']} CPU threads."
-        )
-    grid = task.grid
-    for name, (key, (times, sal, truth)) in examples.items():
-        hop = float(times[1] - times[0]) if len(times) > 1 else 1.0
-        n = min(len(times), int(task.options.excerpt_seconds / hop))
-        png = f"figures/salience_{name}.png"
-        est = pick_peaks(sal[:, :n], threshold)
-        plot_salience_vs_truth(
-            sal[:, :n], truth[:, :n], est, times[:n], grid.midi(), run_dir / png, title=f"{name}: {key}"
-        )
-        sections.append(f"## Excerpt ({name}: `{key}`)\n\n![salience vs truth]({png})")
-    sections += _history_section(run_dir)
-    return write_report(run_dir, "Multi-pitch estimation report", sections)

@@ -7,7 +7,13 @@ A run folder holds::
     checkpoints/       best.ckpt and last.ckpt (Lightning)
     logs/metrics.csv   per-epoch losses and validation metrics (TensorBoard optional)
     model.pt           the best weights as a plain state_dict (loaded with weights_only=True)
-    metrics.json       the test metrics; report.md + figures/ the report
+    training.json      steps, epochs, seconds
+    metrics.json       the evaluation (:class:`~mir101.tasks.result.EvalResult`); report.md + figures/
+
+:func:`train` is four steps, each its own function: :func:`prepare_run` (config, run folder,
+checkpoint to resume), :func:`build_trainer` (Lightning with mir101's callbacks), :func:`fit`
+(the task's data module and paradigm) and :func:`finish_run` (best weights saved as ``model.pt``).
+Then :func:`evaluate_run` asks the task for its evaluation and report.
 
 ``accelerator``, ``devices``, ``strategy``, ``precision`` and ``num_nodes`` pass through to
 Lightning, so a multi-GPU / multi-node DDP run is the same command.
@@ -36,17 +42,41 @@ from mir101.config import load_config, save_config, to_container
 from mir101.data.splits import load_split, save_split
 from mir101.errors import CheckpointError, ConfigError
 from mir101.tasks.base import TASKS, Task
+from mir101.tasks.result import EvalResult
 from mir101.utils.io import atomic_path
 
-__all__ = ["train", "evaluate_run", "load_run", "load_checkpoint", "RunResult", "make_task"]
+__all__ = [
+    "train",
+    "prepare_run",
+    "build_trainer",
+    "fit",
+    "finish_run",
+    "evaluate_run",
+    "load_run",
+    "load_checkpoint",
+    "RunResult",
+    "RunPlan",
+    "make_task",
+]
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class RunResult:
+    """A finished run: its folder and its evaluation (``None`` when evaluation was skipped)."""
+
     run_dir: Path
-    metrics: dict[str, Any]
+    evaluation: EvalResult | None = None
+
+
+@dataclass
+class RunPlan:
+    """What :func:`prepare_run` decided: the config, the run folder, the checkpoint to resume from."""
+
+    cfg: DictConfig
+    run_dir: Path
+    ckpt_path: str | None = None
 
 
 def make_task(cfg: DictConfig) -> Task:
@@ -83,11 +113,13 @@ class EpochSeed(L.Callback):
         )
 
 
-def _trainer(cfg: DictConfig, run_dir: Path, monitor: str, mode: str) -> L.Trainer:
+def build_trainer(cfg: DictConfig, run_dir: Path, monitor: str, mode: str) -> L.Trainer:
+    """A Lightning Trainer from the ``trainer`` section, with mir101's callbacks and loggers (the
+    ``train`` section): best and last checkpoints, per-epoch seeding, early stopping, CSV log."""
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
 
-    t = cfg.trainer
+    own = cfg.train
     ckpt = ModelCheckpoint(
         dirpath=run_dir / "checkpoints",
         filename="best",
@@ -96,42 +128,21 @@ def _trainer(cfg: DictConfig, run_dir: Path, monitor: str, mode: str) -> L.Train
         save_last=True,
         save_top_k=1,
     )
-    callbacks: list[L.Callback] = [ckpt, EpochSeed(t.seed)]
-    if t.patience and t.patience > 0:
-        callbacks.append(EarlyStopping(monitor=monitor, mode=mode, patience=t.patience))
+    callbacks: list[L.Callback] = [ckpt, EpochSeed(own.seed)]
+    if own.patience and own.patience > 0:
+        callbacks.append(EarlyStopping(monitor=monitor, mode=mode, patience=own.patience))
     loggers: list[Any] = [CSVLogger(run_dir, name="logs", version="")]
-    if t.tensorboard:
+    if own.tensorboard:
         from lightning.pytorch.loggers import TensorBoardLogger
 
         loggers.append(TensorBoardLogger(run_dir, name="tensorboard", version=""))
-    kwargs = {
-        k: t[k]
-        for k in (
-            "max_epochs",
-            "max_steps",
-            "max_time",
-            "accelerator",
-            "devices",
-            "strategy",
-            "num_nodes",
-            "precision",
-            "deterministic",
-            "gradient_clip_val",
-            "accumulate_grad_batches",
-            "limit_train_batches",
-            "limit_val_batches",
-            "val_check_interval",
-            "log_every_n_steps",
-            "enable_progress_bar",
-        )
-        if t[k] is not None
-    }
+    kwargs = {k: v for k, v in to_container(cfg.trainer).items() if v is not None}
     try:
         return L.Trainer(
             default_root_dir=run_dir,
             callbacks=callbacks,
             logger=loggers,
-            use_distributed_sampler=False,  # our EpochSeededSampler shards itself
+            use_distributed_sampler=False,  # our samplers shard themselves
             enable_model_summary=False,
             **kwargs,
         )
@@ -143,6 +154,107 @@ def _trainer(cfg: DictConfig, run_dir: Path, monitor: str, mode: str) -> L.Train
             if k in kwargs
         }
         raise ConfigError(f"the 'trainer' section is not accepted by Lightning ({given}): {first}") from err
+
+
+def prepare_run(
+    config: str | Path | DictConfig | None = None,
+    overrides: Sequence[str] = (),
+    resume: str | Path | None = None,
+) -> RunPlan:
+    """Step 1: the config (a file, a loaded config or a run folder to resume) and the run folder.
+
+    Nothing is written yet: a config that fails to load leaves no folder behind.
+    """
+    if resume is None:
+        cfg = config if isinstance(config, DictConfig) else load_config(config, overrides)
+        return RunPlan(cfg, _new_run_dir(cfg))
+    run_dir = Path(resume)
+    if not (run_dir / "config.yaml").is_file():
+        raise CheckpointError(f"{run_dir} is not a run folder (no config.yaml)")
+    cfg = load_config(run_dir / "config.yaml", overrides)
+    last = run_dir / "checkpoints" / "last.ckpt"
+    if not last.is_file():
+        log.warning("%s has no last.ckpt: training starts from scratch", run_dir)
+        return RunPlan(cfg, run_dir)
+    load_checkpoint(last, mmap=True)  # a corrupt or unsafe file fails here, in one line
+    return RunPlan(cfg, run_dir, str(last))
+
+
+def _monitor(cfg: DictConfig, task: Task, split: dict[str, list[str]]) -> tuple[str, str]:
+    monitor, mode = cfg.train.monitor or task.monitor[0], cfg.train.mode or task.monitor[1]
+    if not split["valid"] and monitor.startswith("val/"):
+        log.warning("no validation items: monitoring train/loss instead of %s", monitor)
+        monitor, mode = "train/loss", "min"
+    return monitor, mode
+
+
+def _write_run_files(plan: RunPlan, split: dict[str, list[str]]) -> None:
+    try:
+        plan.run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ConfigError(
+            f"run_dir={str(plan.run_dir)!r}: cannot create the run folder ({err.strerror or err}); "
+            "give a writable place (run_dir=...)"
+        ) from err
+    save_config(OmegaConf.merge(plan.cfg, {"run_dir": str(plan.run_dir)}), plan.run_dir / "config.yaml")
+    save_split(split, plan.run_dir / "split.json")
+
+
+def fit(task: Task, plan: RunPlan, split: dict[str, list[str]]) -> tuple[L.Trainer, Any, float]:
+    """Step 2: build the model and the task's paradigm, then train it with Lightning.
+
+    Returns:
+        the trainer, the trained system and the training time in seconds.
+    """
+    model = task.build_model()
+    system = task.system(model)
+    monitor, mode = _monitor(plan.cfg, task, split)
+    trainer = build_trainer(plan.cfg, plan.run_dir, monitor, mode)
+    if trainer.is_global_zero:
+        _write_run_files(plan, split)
+    log.info("run folder: %s", plan.run_dir)
+    dm = task.datamodule(split)
+    t0 = time.perf_counter()
+    try:
+        trainer.fit(
+            system, datamodule=dm, ckpt_path=plan.ckpt_path, weights_only=True if plan.ckpt_path else None
+        )
+    except RuntimeError as err:
+        if "conditioned on metric" not in str(err):
+            raise
+        # EarlyStopping found no such logged value: name the key and what is logged instead
+        logged = str(err).split("following:", 1)[-1].strip() if "following:" in str(err) else ""
+        raise ConfigError(
+            f"train.monitor='{monitor}' is not a value this task logs" + (f"; it logs {logged}" if logged else "")
+        ) from err
+    return trainer, system, time.perf_counter() - t0
+
+
+def _exported(system: Any) -> torch.nn.Module:
+    """The module a paradigm saves as the model (its ``export_model()``, else its ``model``)."""
+    export = getattr(system, "export_model", None)
+    return export() if callable(export) else system.model
+
+
+def finish_run(trainer: L.Trainer, system: Any, plan: RunPlan, train_seconds: float) -> torch.nn.Module:
+    """Step 3: reload the best checkpoint, save its model as ``model.pt`` and ``training.json``.
+
+    Returns:
+        the trained model (the paradigm's exported module), on the CPU.
+    """
+    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""  # type: ignore[union-attr]
+    if best and Path(best).is_file():
+        system.load_state_dict(load_checkpoint(Path(best))["state_dict"])
+    model = _exported(system)
+    _save_model(model, plan.cfg, plan.run_dir)
+    history = {
+        "epochs": trainer.current_epoch,
+        "steps": int(trainer.global_step),
+        "train_seconds": round(train_seconds, 2),
+        "best_checkpoint": Path(best).name if best else None,
+    }
+    _write_json(history, plan.run_dir / "training.json")
+    return model.cpu()
 
 
 def train(
@@ -159,76 +271,18 @@ def train(
         resume: a run folder: training continues from ``checkpoints/last.ckpt``.
         evaluate: run the task's evaluation on the test split after training.
     """
-    if resume is not None:
-        run_dir = Path(resume)
-        if not (run_dir / "config.yaml").is_file():
-            raise CheckpointError(f"{run_dir} is not a run folder (no config.yaml)")
-        cfg = load_config(run_dir / "config.yaml", overrides)
-        last = run_dir / "checkpoints" / "last.ckpt"
-        ckpt_path = str(last) if last.is_file() else None
-        if ckpt_path is None:
-            log.warning("%s has no last.ckpt: training starts from scratch", run_dir)
-        else:
-            load_checkpoint(last, mmap=True)  # a corrupt or unsafe file fails here, in one line
-    else:
-        cfg = config if isinstance(config, DictConfig) else load_config(config, overrides)
-        run_dir = _new_run_dir(cfg)
-        ckpt_path = None
-    L.seed_everything(cfg.trainer.seed, workers=True, verbose=False)
-    task = make_task(cfg)
-    split_path = run_dir / "split.json"
+    plan = prepare_run(config, overrides, resume)
+    L.seed_everything(plan.cfg.train.seed, workers=True, verbose=False)
+    task = make_task(plan.cfg)
+    split_path = plan.run_dir / "split.json"
     split = load_split(split_path) if split_path.is_file() else task.make_split()
-    model = task.build_model()
-    system = task.system(model)
-    monitor, mode = cfg.trainer.monitor or task.monitor[0], cfg.trainer.mode or task.monitor[1]
-    if not split["valid"] and monitor.startswith("val/"):
-        log.warning("no validation items: monitoring train/loss instead of %s", monitor)
-        monitor, mode = "train/loss", "min"
-    trainer = _trainer(cfg, run_dir, monitor, mode)
-    if trainer.is_global_zero:
-        try:
-            run_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise ConfigError(
-                f"run_dir={str(run_dir)!r}: cannot create the run folder ({err.strerror or err}); "
-                "give a writable place (run_dir=...)"
-            ) from err
-        cfg_to_save = OmegaConf.merge(cfg, {"run_dir": str(run_dir)})
-        save_config(cfg_to_save, run_dir / "config.yaml")
-        save_split(split, split_path)
-    log.info("run folder: %s", run_dir)
-    dm = task.datamodule(split)
-    t0 = time.perf_counter()
-    try:
-        trainer.fit(system, datamodule=dm, ckpt_path=ckpt_path, weights_only=True if ckpt_path else None)
-    except RuntimeError as err:
-        if "conditioned on metric" not in str(err):
-            raise
-        # EarlyStopping found no such logged value: name the key and what is logged instead
-        logged = str(err).split("following:", 1)[-1].strip() if "following:" in str(err) else ""
-        raise ConfigError(
-            f"trainer.monitor='{monitor}' is not a value this task logs"
-            + (f"; it logs {logged}" if logged else "")
-        ) from err
-    train_seconds = time.perf_counter() - t0
+    trainer, system, seconds = fit(task, plan, split)
     if not trainer.is_global_zero:
-        return RunResult(run_dir, {})
-    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""  # type: ignore[union-attr]
-    if best and Path(best).is_file():
-        system.load_state_dict(load_checkpoint(Path(best))["state_dict"])
-    _save_model(system.model, cfg, run_dir)
-    epochs = trainer.current_epoch
-    history = {
-        "epochs": epochs,
-        "steps": int(trainer.global_step),
-        "train_seconds": round(train_seconds, 2),
-        "best_checkpoint": Path(best).name if best else None,
-    }
-    _write_json(history, run_dir / "training.json")
-    metrics: dict[str, Any] = {}
-    if evaluate:
-        metrics = evaluate_run(run_dir, task=task, model=system.model.cpu())
-    return RunResult(run_dir, metrics)
+        return RunResult(plan.run_dir)
+    model = finish_run(trainer, system, plan, seconds)
+    if not evaluate:
+        return RunResult(plan.run_dir)
+    return RunResult(plan.run_dir, evaluate_run(plan.run_dir, task=task, model=model))
 
 
 def _save_model(model: torch.nn.Module, cfg: DictConfig, run_dir: Path) -> None:
@@ -337,13 +391,17 @@ def load_run(run_dir: str | Path, overrides: Sequence[str] = ()) -> tuple[Task, 
 
 def evaluate_run(
     run_dir: str | Path, task: Task | None = None, model: torch.nn.Module | None = None
-) -> dict[str, Any]:
-    """Evaluate a run on its test split (and ``data.test_stores``); write metrics.json + report.md."""
+) -> EvalResult:
+    """Evaluate a run on its test split (and ``data.test_stores``); write ``metrics.json`` and
+    ``report.md`` (the task's :meth:`~mir101.tasks.base.Task.report`)."""
     run_dir = Path(run_dir)
     if task is None or model is None:
         task, model = load_run(run_dir)
     model.eval()
     split = load_split(run_dir / "split.json")
-    metrics = task.evaluate(model, split, run_dir)
-    _write_json(metrics, run_dir / "metrics.json")
-    return metrics
+    result = task.evaluate(model, split, run_dir)
+    if not isinstance(result, EvalResult):
+        raise TypeError(f"{type(task).__name__}.evaluate must return an EvalResult, got {type(result).__name__}")
+    result.save(run_dir / "metrics.json")
+    task.report(result, run_dir)
+    return result

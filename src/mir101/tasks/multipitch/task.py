@@ -28,17 +28,21 @@ import numpy as np
 import torch
 from torch import nn
 
+from mir101.data.audio import load_audio
 from mir101.data.augment import FeatureAugment
 from mir101.data.datasets import PatchDataset
 from mir101.data.store import Store
 from mir101.data.targets import PitchGrid, pitch_roll_from_segments, pitch_roll_from_series
 from mir101.errors import AnnotationError, ConfigError
-from mir101.paradigms import Supervised, build_loss
-from mir101.tasks.base import TASKS, Task, device_of, load_audio
+from mir101.losses import build_loss
+from mir101.metrics.multipitch import mir_eval_multipitch
+from mir101.paradigms import Supervised
+from mir101.tasks.base import TASKS, EvalResult, Task
 from mir101.tasks.datamodule import SupervisedDataModule
+from mir101.tasks.multipitch.decoding import frames_to_notes, pick_peaks, salience_map, write_midi
 from mir101.utils.pitch import hz_to_midi, midi_to_hz
 
-__all__ = ["MultiPitch", "MultiPitchOptions", "pick_peaks", "salience_map", "mir_eval_multipitch"]
+__all__ = ["MultiPitch", "MultiPitchOptions"]
 
 log = logging.getLogger(__name__)
 
@@ -73,89 +77,13 @@ class MultiPitchOptions:
     excerpt_seconds: float = 12.0
 
 
-def pick_peaks(salience: np.ndarray, threshold: float) -> np.ndarray:
-    """Boolean mask (freq, time) of local maxima along frequency with salience >= threshold.
-
-    Examples:
-        >>> s = np.array([[0.1], [0.8], [0.7], [0.2], [0.6], [0.1]])
-        >>> np.flatnonzero(pick_peaks(s, 0.5)[:, 0]).tolist()
-        [1, 4]
-    """
-    s = salience
-    up = np.concatenate([np.zeros_like(s[:1]), s[:-1]], axis=0)
-    down = np.concatenate([s[1:], np.zeros_like(s[:1])], axis=0)
-    return (s >= threshold) & (s >= up) & (s > down)
-
-
-def _freq_lists(mask: np.ndarray, bin_hz: np.ndarray) -> list[np.ndarray]:
-    return [bin_hz[np.flatnonzero(mask[:, t])] for t in range(mask.shape[1])]
-
-
-def mir_eval_multipitch(
-    ref: list[tuple[np.ndarray, np.ndarray]], est: list[tuple[np.ndarray, np.ndarray]], bin_hz: np.ndarray
-) -> dict[str, float]:
-    """``mir_eval.multipitch.evaluate`` over several items, frames pooled (micro average).
-
-    Args:
-        ref, est: per item ``(times (frames,), active (freq, frames) bool)``; same times per item.
-        bin_hz: frequency of each bin.
-    """
-    import mir_eval
-
-    times, ref_f, est_f = [], [], []
-    offset = 0.0
-    for (t, r), (_t2, e) in zip(ref, est):
-        step = float(t[1] - t[0]) if len(t) > 1 else 0.01
-        times.append(t - t[0] + offset)
-        offset = times[-1][-1] + step if len(t) else offset
-        ref_f += _freq_lists(r, bin_hz)
-        est_f += _freq_lists(e, bin_hz)
-    all_t = np.concatenate(times)
-    scores = mir_eval.multipitch.evaluate(all_t, ref_f, all_t, est_f)
-    return {k: float(v) for k, v in scores.items()}
-
-
-@torch.no_grad()
-def salience_map(
-    model: nn.Module,
-    features: np.ndarray,
-    patch_frames: int,
-    batch_size: int = 16,
-    channels_last: bool = False,
-) -> np.ndarray:
-    """Salience (freq, frames) in [0, 1] of a whole item, from overlapping patches.
-
-    Patches of ``patch_frames`` (the training length) with 50 % overlap; each frame averages the
-    predictions of the patches covering it, so the model always sees the context it was trained on.
-    ``channels_last`` feeds channels-last batches (for a model trained with ``trainer.channels_last``).
-    """
-    model.eval()
-    c, f, n = features.shape
-    hop = max(patch_frames // 2, 1)
-    starts = list(range(0, max(n - patch_frames, 0) + 1, hop))
-    if starts[-1] + patch_frames < n:
-        starts.append(n - patch_frames)
-    padded = features if n >= patch_frames else np.pad(features, ((0, 0), (0, 0), (0, patch_frames - n)))
-    acc = np.zeros((f, max(n, patch_frames)), np.float32)
-    cnt = np.zeros(max(n, patch_frames), np.float32)
-    dev = device_of(model)
-    for i in range(0, len(starts), batch_size):
-        chunk = starts[i : i + batch_size]
-        x = torch.from_numpy(np.stack([padded[:, :, s : s + patch_frames] for s in chunk])).float().to(dev)
-        if channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        out = torch.sigmoid(model(x)).reshape(len(chunk), -1, f, patch_frames)[:, 0].cpu().numpy()
-        for s, o in zip(chunk, out):
-            acc[:, s : s + patch_frames] += o
-            cnt[s : s + patch_frames] += 1
-    return (acc / np.maximum(cnt, 1))[:, :n]
-
-
 @TASKS.register("multipitch")
 class MultiPitch(Task):
     """Multi-pitch estimation task (see the module docstring)."""
 
     name = "multipitch"
+    title = "Multi-pitch estimation report"
+    report_columns = ("Accuracy", "Precision", "Recall", "Chroma Accuracy", "Chroma Precision", "Chroma Recall", "items")
     Options = MultiPitchOptions
     monitor = ("val/f1", "max")
 
@@ -208,7 +136,7 @@ class MultiPitch(Task):
             dataset(split["valid"], augment=False) if split["valid"] else None,
             batch_size=d.batch_size,
             num_workers=d.num_workers,
-            seed=self.cfg.trainer.seed,
+            seed=self.cfg.train.seed,
         )
 
     def system(self, model: nn.Module) -> Supervised:
@@ -223,7 +151,7 @@ class MultiPitch(Task):
             metrics=MetricCollection({"f1": BinaryF1Score()}),
             output_transform=lambda out: out.reshape(out.shape[0], n_bins, out.shape[-1]),
             metric_transform=lambda out, y: (torch.sigmoid(out).flatten(), y.flatten().long()),
-            channels_last=self.cfg.trainer.channels_last,
+            channels_last=self.cfg.train.channels_last,
         )
 
     def build_model(self) -> nn.Module:
@@ -253,7 +181,7 @@ class MultiPitch(Task):
             feats = np.asarray(cache(key), dtype=np.float32)
             times = cache.frame_times(key)
             sal = salience_map(
-                model, feats, self.cfg.data.patch_frames, channels_last=self.cfg.trainer.channels_last
+                model, feats, self.cfg.data.patch_frames, channels_last=self.cfg.train.channels_last
             )
             out.append((times, sal, self.target(store, key, times) > 0.5))
         return out
@@ -278,17 +206,17 @@ class MultiPitch(Task):
         best = max(curve, key=lambda th: (curve[th], -abs(th - 0.5)))
         return best, curve
 
-    def evaluate(self, model: nn.Module, split: dict[str, list[str]], run_dir: Path) -> dict[str, Any]:
-        from mir101.tasks.reports import multipitch_report
-
+    def evaluate(self, model: nn.Module, split: dict[str, list[str]], run_dir: Path) -> EvalResult:
+        """mir_eval.multipitch on the test works (and ``data.test_stores``' held-out works), at the
+        threshold chosen on the validation works; frames of all items pooled."""
         model = model.cpu().eval()
         threshold, curve = self.choose_threshold(model, split["valid"])
-        results: dict[str, Any] = {"threshold": threshold, "validation_accuracy_by_threshold": curve}
         sets: dict[str, tuple[Store, list[str]]] = {"test": (self.store, split["test"])}
         test_groups = {self.groups(self.store, split["test"])[k] for k in split["test"]}
         for name, (store, keys) in self.test_stores().items():
             held = [k for k in keys if self.groups(store, [k])[k] in test_groups]
             sets[name] = (store, held or keys)
+        scored: dict[str, dict[str, float]] = {}
         examples = {}
         for name, (store, keys) in sets.items():
             if not keys:
@@ -298,7 +226,7 @@ class MultiPitch(Task):
             scores = self._score(items, threshold)
             audio_s = float(sum(store.duration(k) for k in keys))
             scores.update({"items": len(keys), "audio_seconds": round(audio_s, 1)})
-            results[name] = scores
+            scored[name] = scores
             examples[name] = (keys[0], items[0])
             log.info(
                 "%s: Accuracy %.3f  P %.3f  R %.3f (%d items)",
@@ -308,9 +236,29 @@ class MultiPitch(Task):
                 scores["Recall"],
                 len(keys),
             )
-        results["speed"] = self._speed(model, self.store, split["test"][:2])
-        multipitch_report(self, run_dir, results, examples, threshold)
-        return results
+        extras = {
+            "threshold": threshold,
+            "validation_accuracy_by_threshold": curve,
+            "speed": self._speed(model, self.store, split["test"][:2]),
+        }
+        return EvalResult(self.name, "Accuracy", scored, extras, examples=examples)
+
+    @classmethod
+    def summary(cls, result: EvalResult) -> str:
+        """One line: Accuracy, Precision and Recall on every set."""
+        parts = [
+            f"{name} Accuracy {s['Accuracy']:.3f} P {s['Precision']:.3f} R {s['Recall']:.3f} ({int(s['items'])} items)"
+            for name, s in result.sets.items()
+        ]
+        speed = result.extras.get("speed") or {}
+        if speed:
+            parts.append(f"{speed['audio_s_per_s']} s of audio per second ({speed['threads']} threads)")
+        return " | ".join(parts)
+
+    def report_sections(self, result: EvalResult, run_dir: Path) -> list[str]:
+        from mir101.tasks.multipitch.report import multipitch_sections
+
+        return multipitch_sections(self, result, run_dir)
 
     def _speed(self, model: nn.Module, store: Store, keys: list[str]) -> dict[str, float]:
         """End-to-end inference speed (features + model + peaks), in seconds of audio per second."""
@@ -343,7 +291,7 @@ class MultiPitch(Task):
         with torch.no_grad():
             for c in self.input.chunks(np.asarray(audio, np.float32), chunk, overlap_frames=context):
                 part = salience_map(
-                    model, c.features[0].numpy(), p, channels_last=self.cfg.trainer.channels_last
+                    model, c.features[0].numpy(), p, channels_last=self.cfg.train.channels_last
                 )
                 sal[:, c.start : c.stop] = part[:, c.start - c.first : c.stop - c.first]
         return {
@@ -354,14 +302,12 @@ class MultiPitch(Task):
 
     def predict(self, model: nn.Module, run_dir: Path, audio_path: Path, out_dir: Path) -> dict[str, Any]:
         """Write frame-level pitches (CSV, mir_eval's multipitch format), notes (MIDI) and a piano roll."""
-        import json
-
         from mir101.viz.multipitch import plot_pianoroll
 
         metrics_path = run_dir / "metrics.json"
-        threshold = (
-            json.loads(metrics_path.read_text()).get("threshold", 0.5) if metrics_path.is_file() else 0.5
-        )
+        threshold = 0.5
+        if metrics_path.is_file():
+            threshold = float(EvalResult.load(metrics_path).extras.get("threshold", 0.5))
         audio = load_audio(audio_path, int(self.input.sr))
         if len(audio) < self.input.hop_length:
             from mir101.errors import AudioError
@@ -391,27 +337,3 @@ class MultiPitch(Task):
         }
 
 
-def frames_to_notes(
-    active: np.ndarray, times: np.ndarray, grid: PitchGrid, min_frames: int = 3
-) -> list[tuple[float, float, int]]:
-    """Notes ``(start s, end s, midi)`` from runs of active frames, pooled to semitones."""
-    midi = np.rint(grid.midi()).astype(int)
-    hop = float(times[1] - times[0]) if len(times) > 1 else 0.0
-    notes = []
-    for m in np.unique(midi):
-        on = active[midi == m].any(axis=0).astype(np.int8)
-        edges = np.flatnonzero(np.diff(np.concatenate([[0], on, [0]])))
-        for s, e in zip(edges[::2], edges[1::2]):
-            if e - s >= min_frames:
-                notes.append((float(times[s]), float(times[e - 1] + hop), int(m)))
-    return sorted(notes)
-
-
-def write_midi(notes: list[tuple[float, float, int]], path: Path, program: int = 0) -> None:
-    import pretty_midi
-
-    pm = pretty_midi.PrettyMIDI()
-    inst = pretty_midi.Instrument(program=program)
-    inst.notes = [pretty_midi.Note(velocity=90, pitch=m, start=s, end=e) for s, e, m in notes]
-    pm.instruments.append(inst)
-    pm.write(str(path))
