@@ -130,6 +130,7 @@ MODULES = [
     "pooling",
     "unet",
     "film",
+    "results",
 ]
 
 

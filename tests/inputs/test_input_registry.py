@@ -42,8 +42,9 @@ def test_from_an_experiment_file(tmp_path):
 
 
 def test_unknown_name_lists_the_valid_ones():
-    with pytest.raises(ConfigError, match=r"unknown input 'hcqtt' \(did you mean 'hcqt'\?\).*cqt.*logmel"):
+    with pytest.raises(ConfigError, match=r"unknown input 'hcqtt' \(did you mean 'hcqt'\?\).*cqt.*logmel") as err:
         build_input({"name": "hcqtt"})
+    assert str(err.value).count("hcqtt") == 1, err.value  # said once, not prefixed twice
 
 
 def test_unknown_kwarg_lists_the_allowed_ones():

@@ -44,13 +44,6 @@ def test_bad_argument_names_the_loss_and_allowed():
         build_loss("triplet", strategy="easy")
 
 
-def test_paradigms_reexports_still_work():
-    from mir101.paradigms import LOSSES as P_LOSSES
-    from mir101.paradigms import build_loss as p_build_loss
-
-    assert P_LOSSES is LOSSES and p_build_loss is build_loss
-
-
 @pytest.mark.parametrize("module", ["sdr", "spectral", "triplet", "contrastive", "adversarial", "registry"])
 def test_docstring_examples_run(module):
     mod = importlib.import_module(f"mir101.losses.{module}")

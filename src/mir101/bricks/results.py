@@ -1,5 +1,8 @@
 """What a brick returns when one tensor is not enough: the tensor the next layer takes, plus its loss terms.
 
+Paper (its first user, the VQ-VAE bottleneck): van den Oord, Vinyals & Kavukcuoglu, "Neural
+Discrete Representation Learning", NeurIPS 2017, https://arxiv.org/abs/1711.00937
+
 A bottleneck (vector quantiser, VAE) gives the next layer its output but also values a
 training paradigm needs: auxiliary losses (commitment, KL), codes, perplexity. Such a brick
 returns a dataclass deriving from :class:`BrickOutput` (as audiocraft's ``QuantizedResult``

@@ -49,8 +49,11 @@ def build_input(node: Mapping[str, Any]) -> InputModule:
     name = kwargs.pop("name", None)
     if not name:
         raise ConfigError(f"the 'input' section needs a 'name', one of {INPUTS.names()}; got {dict(node)}")
+    INPUTS.get(str(name), where="input.name")  # an unknown name, said once
     where = f"input '{name}'"
     try:
         return INPUTS.build(str(name), kwargs, where=where)
+    except ConfigError:
+        raise  # already names the input
     except ParameterError as err:
         raise ConfigError(f"{where}: {err}") from err

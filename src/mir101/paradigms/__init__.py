@@ -4,11 +4,9 @@ The protocol (see :mod:`mir101.paradigms.base`): ``export_model()`` is what a ru
 ``common_step(batch, train)`` is shared by training and validation, optimizers and schedules come
 by name (:data:`OPTIMIZERS`, :data:`SCHEDULERS`), several optimizers go through
 :class:`ManualSystem`, and batches may be tuples, dicts or dataclasses.
-
-``build_loss`` and ``LOSSES`` are re-exported from :mod:`mir101.losses` for older imports.
+Losses live in :mod:`mir101.losses`, metrics in :mod:`mir101.metrics`.
 """
 
-from mir101.losses import LOSSES, build_loss
 from mir101.paradigms.base import System
 from mir101.paradigms.batch import batch_field, batch_size
 from mir101.paradigms.manual import ManualSystem, OptimGroup
@@ -27,6 +25,4 @@ __all__ = [
     "cosine_with_warmup",
     "batch_field",
     "batch_size",
-    "build_loss",
-    "LOSSES",
 ]

@@ -15,11 +15,10 @@ from typing import Any
 from torch import Tensor, nn
 from torchmetrics import MetricCollection
 
-from mir101.losses import LOSSES, build_loss  # re-exported here until the tasks import mir101.losses
 from mir101.paradigms.base import System
 from mir101.paradigms.batch import batch_field
 
-__all__ = ["Supervised", "build_loss", "LOSSES"]
+__all__ = ["Supervised"]
 
 
 class Supervised(System):

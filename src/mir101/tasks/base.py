@@ -172,13 +172,15 @@ class Task(ABC):
     def build_model(self) -> nn.Module:
         from mir101.models import build_model
 
-        if not self.cfg.model or "layers" not in self.cfg.model:
+        if not self.cfg.model or not ({"layers", "parts"} & set(self.cfg.model)):
             raise ConfigError(
-                "the config needs a 'model' section with a 'layers' list (or a path to a model YAML)"
+                "the config needs a 'model' section with a 'layers' list, 'parts' (one layer list "
+                "per part), or a path to a model YAML"
             )
-        return build_model(
-            to_container(self.cfg.model.layers), self.input_shape, variables=self.model_variables()
-        )
+        model = dict(to_container(self.cfg.model))
+        model.pop("input_shape", None)  # the task's input decides it
+        variables = {**(model.pop("variables", None) or {}), **self.model_variables()}
+        return build_model(model, self.input_shape, variables=variables)
 
     def model_variables(self) -> dict[str, Any]:
         """Values of the ``$name`` arguments of the model's layers that come from the data (e.g.

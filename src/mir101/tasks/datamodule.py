@@ -2,8 +2,7 @@
 
 The shuffle order of epoch ``e`` depends only on ``(seed, e)``, so a run resumed after a kill
 sees exactly the batches an uninterrupted run would have seen; the sampler shards itself under
-DDP (:mod:`mir101.data.samplers`, where :class:`EpochSeededSampler` now lives; it is re-exported
-here for older imports).
+DDP (:mod:`mir101.data.samplers`).
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from mir101.data.samplers import EpochSeededSampler
 
-__all__ = ["EpochSeededSampler", "SupervisedDataModule"]
+__all__ = ["SupervisedDataModule"]
 
 
 class SupervisedDataModule(L.LightningDataModule):

@@ -41,6 +41,7 @@ from mir101 import __version__
 from mir101.config import load_config, save_config, to_container
 from mir101.data.splits import load_split, save_split
 from mir101.errors import CheckpointError, ConfigError
+from mir101.paradigms import System
 from mir101.tasks.base import TASKS, Task
 from mir101.tasks.result import EvalResult
 from mir101.utils.io import atomic_path
@@ -200,7 +201,7 @@ def _write_run_files(plan: RunPlan, split: dict[str, list[str]]) -> None:
     save_split(split, plan.run_dir / "split.json")
 
 
-def fit(task: Task, plan: RunPlan, split: dict[str, list[str]]) -> tuple[L.Trainer, Any, float]:
+def fit(task: Task, plan: RunPlan, split: dict[str, list[str]]) -> tuple[L.Trainer, System, float]:
     """Step 2: build the model and the task's paradigm, then train it with Lightning.
 
     Returns:
@@ -230,13 +231,7 @@ def fit(task: Task, plan: RunPlan, split: dict[str, list[str]]) -> tuple[L.Train
     return trainer, system, time.perf_counter() - t0
 
 
-def _exported(system: Any) -> torch.nn.Module:
-    """The module a paradigm saves as the model (its ``export_model()``, else its ``model``)."""
-    export = getattr(system, "export_model", None)
-    return export() if callable(export) else system.model
-
-
-def finish_run(trainer: L.Trainer, system: Any, plan: RunPlan, train_seconds: float) -> torch.nn.Module:
+def finish_run(trainer: L.Trainer, system: System, plan: RunPlan, train_seconds: float) -> torch.nn.Module:
     """Step 3: reload the best checkpoint, save its model as ``model.pt`` and ``training.json``.
 
     Returns:
@@ -245,7 +240,7 @@ def finish_run(trainer: L.Trainer, system: Any, plan: RunPlan, train_seconds: fl
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""  # type: ignore[union-attr]
     if best and Path(best).is_file():
         system.load_state_dict(load_checkpoint(Path(best))["state_dict"])
-    model = _exported(system)
+    model = system.export_model()  # what the paradigm says is the model (not its loss, its critic...)
     _save_model(model, plan.cfg, plan.run_dir)
     history = {
         "epochs": trainer.current_epoch,
