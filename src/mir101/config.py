@@ -22,7 +22,7 @@ Examples:
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ __all__ = [
     "TrainerConfig",
     "load_config",
     "load_yaml",
+    "load_model_file",
     "to_container",
     "save_config",
 ]
@@ -203,16 +204,56 @@ def _explain(err: OmegaConfBaseException, source: str) -> ConfigError:
     return ConfigError(f"{source}: key '{key}': {msg}")
 
 
+def load_model_file(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Read a model YAML as a mapping with ``layers`` (one list) or ``parts`` (several).
+
+    The one reader of model files (the experiment config uses it for ``model: FILE``). It accepts:
+
+    - a bare list: the layers;
+    - a mapping with ``layers`` or ``parts`` (and optionally ``input_shape``, ``variables``,
+      ``conditions``, ``input_dtype``);
+    - an experiment file: its ``model:`` section, itself a list, such a mapping, or the path of a
+      model YAML (relative to that file or to the current directory).
+
+    Raises:
+        ConfigError: naming the file and what it holds instead.
+    """
+    path = Path(path)
+    if path.resolve() in _seen:
+        raise ConfigError(
+            f"{path}: its 'model' section leads back to itself ({' -> '.join(map(str, _seen))})"
+        )
+    content = load_yaml(path)
+    if isinstance(content, Mapping) and not {"layers", "parts"} & set(content) and "model" in content:
+        content = content["model"]
+        if isinstance(content, str):
+            candidates = [Path(content), path.parent / content]
+            found = next((c for c in candidates if c.is_file()), None)
+            if found is None:
+                raise ConfigError(
+                    f"{path}: model file not found: '{content}' (looked in . and {path.parent})"
+                )
+            return load_model_file(found, (*_seen, path.resolve()))
+    if isinstance(content, list):
+        content = {"layers": content}
+    if not isinstance(content, Mapping) or not {"layers", "parts"} & set(content):
+        got = f"keys {sorted(content)}" if isinstance(content, Mapping) else type(content).__name__
+        raise ConfigError(
+            f"{path}: a model file holds a 'layers' list, a 'parts' mapping or an experiment's "
+            f"'model' section; got {got}"
+        )
+    if "layers" in content and "parts" in content:
+        raise ConfigError(f"{path}: give either 'layers' (one list) or 'parts' (several lists), not both")
+    return dict(content)
+
+
 def _resolve_model(cfg: DictConfig, base_dir: Path) -> None:
     """A ``model`` given as a path is replaced by that file's content (``layers`` or ``parts``).
 
-    The file is read by :func:`mir101.models.load_model_file`, the one reader of model YAMLs
-    (imported here, not at the top, so that loading a config does not import torch).
+    The file is read by :func:`load_model_file`, the one reader of model YAMLs.
     """
     model = cfg.model
     if isinstance(model, str):
-        from mir101.models.factory import load_model_file
-
         candidates = [Path(model), base_dir / model]
         path = next((p for p in candidates if p.is_file()), None)
         if path is None:

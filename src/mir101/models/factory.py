@@ -66,6 +66,7 @@ import torch
 from torch import Tensor, nn
 
 from mir101.bricks.results import BrickOutput
+from mir101.config import load_model_file
 from mir101.errors import ConfigError, Mir101Error, ModelBuildError, ShapeError
 from mir101.models.registry import LAYERS, SKIP_OPS, LayerSpec
 from mir101.utils.registry import check_kwargs
@@ -317,51 +318,6 @@ def normalise_layers(layers: Sequence[Any]) -> list[tuple[str, dict[str, Any] | 
                 f"layer {i} '{name}': its arguments must be a mapping {{argument: value}}, got {args!r}"
             )
     return parsed
-
-
-def load_model_file(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
-    """Read a model YAML as a mapping with ``layers`` (one list) or ``parts`` (several).
-
-    The one reader of model files (the experiment config uses it for ``model: FILE``). It accepts:
-
-    - a bare list: the layers;
-    - a mapping with ``layers`` or ``parts`` (and optionally ``input_shape``, ``variables``,
-      ``conditions``, ``input_dtype``);
-    - an experiment file: its ``model:`` section, itself a list, such a mapping, or the path of a
-      model YAML (relative to that file or to the current directory).
-
-    Raises:
-        ConfigError: naming the file and what it holds instead.
-    """
-    from mir101.config import load_yaml
-
-    path = Path(path)
-    if path.resolve() in _seen:
-        raise ConfigError(
-            f"{path}: its 'model' section leads back to itself ({' -> '.join(map(str, _seen))})"
-        )
-    content = load_yaml(path)
-    if isinstance(content, Mapping) and not {"layers", "parts"} & set(content) and "model" in content:
-        content = content["model"]
-        if isinstance(content, str):
-            candidates = [Path(content), path.parent / content]
-            found = next((c for c in candidates if c.is_file()), None)
-            if found is None:
-                raise ConfigError(
-                    f"{path}: model file not found: '{content}' (looked in . and {path.parent})"
-                )
-            return load_model_file(found, (*_seen, path.resolve()))
-    if isinstance(content, list):
-        content = {"layers": content}
-    if not isinstance(content, Mapping) or not {"layers", "parts"} & set(content):
-        got = f"keys {sorted(content)}" if isinstance(content, Mapping) else type(content).__name__
-        raise ConfigError(
-            f"{path}: a model file holds a 'layers' list, a 'parts' mapping or an experiment's "
-            f"'model' section; got {got}"
-        )
-    if "layers" in content and "parts" in content:
-        raise ConfigError(f"{path}: give either 'layers' (one list) or 'parts' (several lists), not both")
-    return dict(content)
 
 
 # ----------------------------------------------------------------------------- building
