@@ -5,6 +5,14 @@ multi-pitch (``mir_eval``), ranking for cover-song identification (MAP, MR1, P@k
 Frechet distance between sets of embeddings (FID / FAD).
 """
 
+from mir101.metrics.classification import (
+    confusion,
+    frame_accuracy,
+    mir_eval_chord,
+    multiclass_scores,
+    multilabel_scores,
+    per_tag_scores,
+)
 from mir101.metrics.frechet import frechet_distance, frechet_distance_from_statistics, gaussian_statistics
 from mir101.metrics.multipitch import mir_eval_multipitch
 from mir101.metrics.ranking import (
@@ -27,4 +35,10 @@ __all__ = [
     "frechet_distance",
     "frechet_distance_from_statistics",
     "gaussian_statistics",
+    "multiclass_scores",
+    "confusion",
+    "multilabel_scores",
+    "per_tag_scores",
+    "frame_accuracy",
+    "mir_eval_chord",
 ]
