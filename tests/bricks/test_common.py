@@ -130,7 +130,7 @@ MODULES = [
     "pooling",
     "unet",
     "film",
-    "results",
+    "results", "bottleneck", "vae", "vq", "rvq", "seanet", "discriminator",  # codec chapter
 ]
 
 

@@ -17,6 +17,12 @@ from typing import Any
 from torch import nn
 
 import mir101.bricks as B
+from mir101.bricks.bottleneck import AutoEncoderBottleneck
+from mir101.bricks.discriminator import MultiScaleSTFTDiscriminator, STFTDiscriminator
+from mir101.bricks.rvq import ResidualVectorQuantizer
+from mir101.bricks.seanet import SLSTM, SEANetDecoderBlock, SEANetEncoderBlock, SEANetResidualUnit
+from mir101.bricks.vae import VAEBottleneck
+from mir101.bricks.vq import VectorQuantizer
 from mir101.utils.registry import Registry
 
 __all__ = ["LayerSpec", "LAYERS", "layer_names", "SKIP_OPS", "IMAGE", "SIGNAL", "SEQUENCE", "FEATURES", "ANY"]
@@ -185,6 +191,20 @@ _add(
     layout="(batch, channels, ...) and a condition (batch, cond_dim)",
     condition="cond_dim",
 )
+
+
+# ---------------------------------------------------------------- bricks: bottlenecks and codecs
+# (imported from their modules: the bottlenecks, SEANet blocks and discriminator of the codec chapter)
+_add(("ae", "autoencoderbottleneck"), AutoEncoderBottleneck, **_channels(layout="(batch, channels, ...)"))
+_add(("vae", "vaebottleneck"), VAEBottleneck, **_channels(layout="(batch, channels, ...)"))
+_add(("vq", "vectorquantizer"), VectorQuantizer, **_channels(layout="(batch, channels, ...)"))
+_add(("rvq", "residualvectorquantizer"), ResidualVectorQuantizer, **_channels(layout="(batch, channels, ...)"))
+_add("seanetresidualunit", SEANetResidualUnit, infer={"channels": 1}, layout=SIGNAL, ndim=(3,))
+_add("seanetencoderblock", SEANetEncoderBlock, **_channels(layout=SIGNAL, ndim=(3,)))
+_add("seanetdecoderblock", SEANetDecoderBlock, **_channels(layout=SIGNAL, ndim=(3,)))
+_add("slstm", SLSTM, infer={"channels": 1}, layout=SIGNAL, ndim=(3,))
+_add("stftdiscriminator", STFTDiscriminator, layout="(batch, 1, samples)", ndim=(2, 3))
+_add("multiscalestftdiscriminator", MultiScaleSTFTDiscriminator, layout="(batch, 1, samples)", ndim=(2, 3))
 
 
 def layer_names() -> list[str]:
