@@ -53,8 +53,15 @@ def _multipitch_config(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
     return write_config(tmp_path / "mp.yaml", store, tmp_path / "run")
 
 
+def _tagging_contracts() -> dict:
+    """The tasks of mir101.tasks.tagging (tagging, chords): their tiny experiments live in test_tagging_task.py."""
+    from test_tagging_task import CONTRACT_CONFIGS
+
+    return dict(CONTRACT_CONFIGS)
+
+
 #: task name -> ``(tmp_path, request) -> config path``, a tiny experiment of it (a new task adds its own)
-CONTRACT = {"multipitch": _multipitch_config, "toy_family": _toy_config}
+CONTRACT = {"multipitch": _multipitch_config, "toy_family": _toy_config, **_tagging_contracts()}
 
 
 def test_every_registered_task_is_in_the_contract():

@@ -7,5 +7,6 @@ from mir101.tasks.base import TASKS, Task
 from mir101.tasks.multipitch import MultiPitch
 from mir101.tasks.result import EvalResult
 from mir101.tasks.runner import RunResult, evaluate_run, load_run, train
+from mir101.tasks.tagging import Tagging  # noqa: F401  (registers 'tagging' and 'chords')
 
 __all__ = ["TASKS", "Task", "EvalResult", "MultiPitch", "RunResult", "train", "evaluate_run", "load_run"]

@@ -1,0 +1,30 @@
+"""Auto-tagging: items (multi-class, multi-label) and chords over time; decoding and reports.
+
+Book page: ``book/tagging.md``.
+"""
+
+from mir101.tasks.tagging.decoding import (
+    PatchScores,
+    filter_responses,
+    frame_logits,
+    patch_logits,
+    pool_items,
+    probabilities,
+    top_labels,
+)
+from mir101.tasks.tagging.task import POOLINGS, Tagging, TaggingOptions, held_out_sets, with_pooling
+
+__all__ = [
+    "Tagging",
+    "TaggingOptions",
+    "POOLINGS",
+    "with_pooling",
+    "held_out_sets",
+    "PatchScores",
+    "patch_logits",
+    "pool_items",
+    "probabilities",
+    "top_labels",
+    "frame_logits",
+    "filter_responses",
+]
