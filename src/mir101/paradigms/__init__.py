@@ -7,6 +7,8 @@ by name (:data:`OPTIMIZERS`, :data:`SCHEDULERS`), several optimizers go through
 Losses live in :mod:`mir101.losses`, metrics in :mod:`mir101.metrics`.
 """
 
+from mir101.paradigms.adversarial import Adversarial
+from mir101.paradigms.autoencoder import AutoEncoder
 from mir101.paradigms.base import System
 from mir101.paradigms.batch import batch_field, batch_size
 from mir101.paradigms.manual import ManualSystem, OptimGroup
@@ -16,6 +18,8 @@ from mir101.paradigms.supervised import Supervised
 __all__ = [
     "System",
     "Supervised",
+    "AutoEncoder",
+    "Adversarial",
     "ManualSystem",
     "OptimGroup",
     "OPTIMIZERS",
