@@ -1,0 +1,117 @@
+"""How well a codec gives audio back, and what it spends: the metrics of the codec task.
+
+Papers: Le Roux et al., "SDR - half-baked or well done?", ICASSP 2019,
+https://arxiv.org/abs/1811.02508 (SI-SDR); Défossez et al., "High Fidelity Neural Audio
+Compression" (EnCodec), 2022, https://arxiv.org/abs/2210.13438 (mel distance, bitrate, codebook
+usage).
+
+Per item, each a mean over the evaluated items:
+
+- ``mel_distance``: L1 of log10 mel spectrograms (the task's primary metric; lower is better; 0
+  for a perfect copy), the paradigm's :class:`~mir101.paradigms.autoencoder.MelDistance`;
+- ``stft_distance``: the multi-resolution STFT distance (spectral convergence + log magnitude);
+- ``si_sdr``: scale-invariant SDR in dB (higher is better; a waveform measure that punishes
+  phase changes the ear ignores, so GAN codecs score lower on it than they sound);
+
+and per set: ``kbps`` (frames/s x bits per frame), ``codebook_usage`` (fraction of the codes used
+at least once, averaged over codebooks) and ``perplexity`` (``exp(entropy)`` of the code
+histogram, averaged over codebooks).
+
+Book page: ``book/bottlenecks.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from mir101.losses import MultiResolutionSTFTLoss, si_sdr
+from mir101.paradigms.autoencoder import MelDistance
+from mir101.tasks.codec.engine import NeuralCodec
+
+__all__ = ["SetScores", "score_items", "codebook_statistics", "EVAL_FFT_SIZES"]
+
+#: the STFT resolutions of ``stft_distance`` (hop n/4, window n)
+EVAL_FFT_SIZES = (2048, 1024, 512, 256, 128)
+
+
+@dataclass
+class SetScores:
+    """The scores of one evaluation set, with what the report draws."""
+
+    metrics: dict[str, float]
+    reconstructions: list[np.ndarray] = field(default_factory=list)
+    latents: np.ndarray | None = None  # (items, latent_dim): each item's latent averaged over time
+
+
+def codebook_statistics(codes: np.ndarray, codebook_size: int) -> dict[str, float]:
+    """Usage and perplexity of tokens ``(items, codebooks, frames)``, averaged over codebooks.
+
+    Examples:
+        >>> codebook_statistics(np.array([[[0, 1, 0, 1]]]), codebook_size=4)
+        {'codebook_usage': 0.5, 'perplexity': 2.0}
+    """
+    usage, perplexity = [], []
+    for q in range(codes.shape[1]):
+        counts = np.bincount(codes[:, q].ravel(), minlength=codebook_size).astype(float)
+        p = counts[counts > 0] / counts.sum()
+        usage.append(float((counts > 0).mean()))
+        perplexity.append(float(np.exp(-(p * np.log(p)).sum())))
+    return {"codebook_usage": float(np.mean(usage)), "perplexity": float(np.mean(perplexity))}
+
+
+def score_items(
+    codec: NeuralCodec,
+    items: Sequence[np.ndarray],
+    n_quantizers: int | None = None,
+    batch_size: int = 16,
+    keep: int = 0,
+) -> SetScores:
+    """Reconstruct every item (mono float32 at ``codec.sr``) and score it.
+
+    Items of equal length are batched. ``keep`` reconstructions are kept for the report.
+    """
+    mel = MelDistance(sr=codec.sr)
+    stft = MultiResolutionSTFTLoss(
+        fft_sizes=EVAL_FFT_SIZES,
+        hop_lengths=tuple(n // 4 for n in EVAL_FFT_SIZES),
+        win_lengths=EVAL_FFT_SIZES,
+    )
+    per_item: dict[str, list[float]] = {"mel_distance": [], "stft_distance": [], "si_sdr": []}
+    codes: list[np.ndarray] = []
+    latents: dict[int, np.ndarray] = {}
+    order = sorted(range(len(items)), key=lambda i: len(items[i]))
+    out: dict[int, np.ndarray] = {}
+    for start in range(0, len(order), batch_size):
+        chunk = order[start : start + batch_size]
+        lengths = {len(items[i]) for i in chunk}
+        groups = [[i for i in chunk if len(items[i]) == n] for n in sorted(lengths)]
+        for group in groups:
+            x = torch.as_tensor(np.stack([items[i] for i in group]).astype(np.float32))[:, None]
+            y, result = codec.reconstruct(x, n_quantizers)
+            with torch.no_grad():
+                per_item["mel_distance"] += mel.per_item(y, x).tolist()
+                per_item["si_sdr"] += si_sdr(y[:, 0], x[:, 0]).tolist()
+                per_item["stft_distance"] += [
+                    float(stft(y[j : j + 1], x[j : j + 1])) for j in range(len(group))
+                ]
+            if result.codes is not None:
+                c = (
+                    result.codes if result.codes.dim() > 2 else result.codes[:, None]
+                )  # (items, codebooks, frames)
+                codes.append(c.numpy())
+            for j, i in enumerate(group):
+                out[i] = y[j, 0].numpy()
+                if result.latent is not None:
+                    latents[i] = result.latent[j].flatten(1).mean(-1).numpy()
+    metrics = {name: float(np.mean(values)) for name, values in per_item.items()}
+    metrics["kbps"] = codec.kbps(n_quantizers)
+    if codes:
+        metrics.update(codebook_statistics(np.concatenate(codes), codec.codebook_size))
+    metrics["items"] = len(items)
+    kept = [out[i] for i in range(min(keep, len(items)))]
+    stacked = np.stack([latents[i] for i in range(len(items))]) if latents else None
+    return SetScores(metrics, kept, stacked)
