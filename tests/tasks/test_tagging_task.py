@@ -82,8 +82,14 @@ def _contract_tagging(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
     return tagging_config(tmp_path, multilabel=True)
 
 
+def _contract_chords(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
+    from test_tagging_chords import contract_config
+
+    return contract_config(tmp_path, request)
+
+
 #: the contract experiments of this package's tasks (tests/tasks/test_contract.py runs them)
-CONTRACT_CONFIGS = {"tagging": _contract_tagging}
+CONTRACT_CONFIGS = {"tagging": _contract_tagging, "chords": _contract_chords}
 
 
 # ---------------------------------------------------------------------------- pieces
@@ -158,9 +164,12 @@ def test_every_chorale_row_trains_a_few_steps(row, tmp_path):
 def test_ensemble_learns_and_reloads(tmp_path):
     """Multi-class: the trained model beats its untrained self and the majority baseline on the
     held-out works; the run reloads to the same metrics."""
-    config = tagging_config(tmp_path, trainer={"max_epochs": 3})
+    again = {"again": {"corpus": "chorales", "corpus_args": dict(TINY_CORPUS)}}  # a held-out store
+    config = tagging_config(tmp_path, trainer={"max_epochs": 3}, data={"test_stores": again})
     result = train(config).evaluation
     assert result is not None and result.primary == "macro_recall"
+    # every data.test_stores set is scored on its held-out works (here: the same renditions again)
+    assert result.sets["again"] == result.sets["test"]
     task = make_task(load_config(config))
     split = task.make_split()
     untrained = task.evaluate(task.build_model(), split, tmp_path)

@@ -83,14 +83,14 @@ def plot_tagogram(
 def plot_chordogram(
     times: np.ndarray,
     probs: np.ndarray,
-    truth: np.ndarray,
+    truth: np.ndarray | None,
     estimate: np.ndarray,
     labels: Sequence[str],
     path: str | Path | None = None,
     title: str = "",
 ):
-    """Chord probabilities ``(classes, frames)`` over time with the reference (white) and the
-    decoded chords (cyan) as class indices ``(frames,)``."""
+    """Chord probabilities ``(classes, frames)`` over time with the reference (orange dots; none
+    for a user's file) and the decoded chords (cyan) as class indices ``(frames,)``."""
     import matplotlib.pyplot as plt
 
     t = np.asarray(times, dtype=float)
@@ -100,12 +100,13 @@ def plot_chordogram(
     im = ax.imshow(np.asarray(probs), origin="lower", aspect="auto", extent=extent, cmap="Greys",
                    vmin=0, vmax=1, interpolation="nearest")  # fmt: skip
     fig.colorbar(im, ax=ax, label="probability")
-    ax.plot(t, truth, ".", color="tab:orange", markersize=3, label="reference")
+    if truth is not None:
+        ax.plot(t, truth, ".", color="tab:orange", markersize=3, label="reference")
     ax.plot(t, estimate, "-", color="tab:cyan", linewidth=1.2, label="decoded")
     ax.set_yticks(range(len(labels)), labels, fontsize=7)
     ax.set_xlabel("time (s)")
     ax.legend(loc="upper right", fontsize=8)
-    ax.set_title((f"{title} — " if title else "") + "chordogram vs reference")
+    ax.set_title((f"{title} — " if title else "") + ("chordogram vs reference" if truth is not None else "chordogram"))
     return _finish(fig, path)
 
 

@@ -3,6 +3,14 @@
 Book page: ``book/tagging.md``.
 """
 
+from mir101.tasks.tagging.chord_decoding import (
+    chord_templates,
+    frames_to_segments,
+    smooth_scores,
+    template_scores,
+    write_lab,
+)
+from mir101.tasks.tagging.chords import ChordOptions, ChordRecognition
 from mir101.tasks.tagging.decoding import (
     PatchScores,
     filter_responses,
@@ -16,6 +24,13 @@ from mir101.tasks.tagging.task import POOLINGS, Tagging, TaggingOptions, held_ou
 
 __all__ = [
     "Tagging",
+    "ChordRecognition",
+    "ChordOptions",
+    "chord_templates",
+    "template_scores",
+    "smooth_scores",
+    "frames_to_segments",
+    "write_lab",
     "TaggingOptions",
     "POOLINGS",
     "with_pooling",

@@ -143,7 +143,9 @@ def frame_logits(
     """Per-frame logits ``(classes, frames)`` of a whole item from a frame-level model.
 
     Patches of ``patch_frames`` with 50 % overlap; each frame averages the logits of the patches
-    that cover it, so the model always sees the context it was trained on.
+    that cover it, so the model always sees the context it was trained on. Batches are padded to a
+    power of two: a recurrent layer then meets few distinct shapes (oneDNN prepares its LSTM
+    kernels once per shape, which can take seconds on a busy CPU).
 
     Args:
         model: maps ``(batch, *features.shape[:-1], patch_frames)`` to ``(batch, classes, patch_frames)``.
@@ -157,7 +159,8 @@ def frame_logits(
     dev = device_of(model)
     for i in range(0, len(starts), batch_size):
         chunk = starts[i : i + batch_size]
-        y = model(torch.from_numpy(_patches(features, chunk, patch_frames)).float().to(dev))
+        padded = chunk + [chunk[-1]] * (min(1 << (len(chunk) - 1).bit_length(), batch_size) - len(chunk))
+        y = model(torch.from_numpy(_patches(features, padded, patch_frames)).float().to(dev))[: len(chunk)]
         if y.dim() != 3 or y.shape[-1] != patch_frames:
             raise ShapeError(
                 f"a frame-level model must output (batch, classes, time={patch_frames}); it outputs "
