@@ -32,7 +32,7 @@ from mir101.losses import MultiResolutionSTFTLoss, si_sdr
 from mir101.paradigms.autoencoder import MelDistance
 from mir101.tasks.codec.engine import NeuralCodec
 
-__all__ = ["SetScores", "score_items", "codebook_statistics", "EVAL_FFT_SIZES"]
+__all__ = ["SetScores", "Distances", "score_items", "score_pairs", "codebook_statistics", "EVAL_FFT_SIZES"]
 
 #: the STFT resolutions of ``stft_distance`` (hop n/4, window n)
 EVAL_FFT_SIZES = (2048, 1024, 512, 256, 128)
@@ -63,6 +63,54 @@ def codebook_statistics(codes: np.ndarray, codebook_size: int) -> dict[str, floa
     return {"codebook_usage": float(np.mean(usage)), "perplexity": float(np.mean(perplexity))}
 
 
+class Distances:
+    """The per-item distances of a decoded signal to its original: mel, multi-resolution STFT, SI-SDR.
+
+    Args:
+        sr: the sample rate of both.
+
+    Examples:
+        >>> d = Distances(16000)
+        >>> x = torch.randn(2, 1, 4000)
+        >>> {k: [round(v, 3) for v in vals] for k, vals in d(x, x).items() if k != "si_sdr"}
+        {'mel_distance': [0.0, 0.0], 'stft_distance': [0.0, 0.0]}
+    """
+
+    def __init__(self, sr: int):
+        self.mel = MelDistance(sr=sr)
+        self.stft = MultiResolutionSTFTLoss(
+            fft_sizes=EVAL_FFT_SIZES,
+            hop_lengths=tuple(n // 4 for n in EVAL_FFT_SIZES),
+            win_lengths=EVAL_FFT_SIZES,
+        )
+
+    @torch.no_grad()
+    def __call__(self, decoded: torch.Tensor, original: torch.Tensor) -> dict[str, list[float]]:
+        """``(items, 1, samples)`` each -> metric name -> one value per item."""
+        return {
+            "mel_distance": self.mel.per_item(decoded, original).tolist(),
+            "stft_distance": [
+                float(self.stft(decoded[j : j + 1], original[j : j + 1])) for j in range(len(original))
+            ],
+            "si_sdr": si_sdr(decoded[:, 0], original[:, 0]).tolist(),
+        }
+
+
+def score_pairs(originals: Sequence[np.ndarray], decoded: Sequence[np.ndarray], sr: int) -> dict[str, float]:
+    """Mean distances of decoded signals to their originals (any codec: Opus, mu-law...); each
+    decoded signal is cut or zero-padded to its original's length."""
+    distances = Distances(sr)
+    per_item: dict[str, list[float]] = {"mel_distance": [], "stft_distance": [], "si_sdr": []}
+    for x, y in zip(originals, decoded):
+        y = np.pad(y[: len(x)], (0, max(len(x) - len(y), 0)))
+        for k, v in distances(
+            torch.as_tensor(y, dtype=torch.float32)[None, None],
+            torch.as_tensor(x, dtype=torch.float32)[None, None],
+        ).items():
+            per_item[k] += v
+    return {**{k: float(np.mean(v)) for k, v in per_item.items()}, "items": len(originals)}
+
+
 def score_items(
     codec: NeuralCodec,
     items: Sequence[np.ndarray],
@@ -74,12 +122,7 @@ def score_items(
 
     Items of equal length are batched. ``keep`` reconstructions are kept for the report.
     """
-    mel = MelDistance(sr=codec.sr)
-    stft = MultiResolutionSTFTLoss(
-        fft_sizes=EVAL_FFT_SIZES,
-        hop_lengths=tuple(n // 4 for n in EVAL_FFT_SIZES),
-        win_lengths=EVAL_FFT_SIZES,
-    )
+    distances = Distances(codec.sr)
     per_item: dict[str, list[float]] = {"mel_distance": [], "stft_distance": [], "si_sdr": []}
     codes: list[np.ndarray] = []
     latents: dict[int, np.ndarray] = {}
@@ -92,12 +135,8 @@ def score_items(
         for group in groups:
             x = torch.as_tensor(np.stack([items[i] for i in group]).astype(np.float32))[:, None]
             y, result = codec.reconstruct(x, n_quantizers)
-            with torch.no_grad():
-                per_item["mel_distance"] += mel.per_item(y, x).tolist()
-                per_item["si_sdr"] += si_sdr(y[:, 0], x[:, 0]).tolist()
-                per_item["stft_distance"] += [
-                    float(stft(y[j : j + 1], x[j : j + 1])) for j in range(len(group))
-                ]
+            for k, v in distances(y, x).items():
+                per_item[k] += v
             if result.codes is not None:
                 c = (
                     result.codes if result.codes.dim() > 2 else result.codes[:, None]
