@@ -30,6 +30,8 @@ def quiet_lightning(verbose: int = 0) -> None:
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
     warnings.filterwarnings("ignore", message=r".*smaller than the logging interval")
     warnings.filterwarnings("ignore", message=r"Estimate frequencies are all empty")
+    warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
+
 
 
 def print_summary(result: EvalResult, run_dir: Path) -> None:

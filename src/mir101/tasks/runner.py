@@ -44,6 +44,7 @@ from mir101.errors import CheckpointError, ConfigError
 from mir101.paradigms import System
 from mir101.tasks.base import TASKS, Task
 from mir101.tasks.result import EvalResult
+from mir101.tasks.resume import LastCheckpoint, ResumableCSVLogger, finished_reason
 from mir101.utils.io import atomic_path
 
 __all__ = [
@@ -73,11 +74,13 @@ class RunResult:
 
 @dataclass
 class RunPlan:
-    """What :func:`prepare_run` decided: the config, the run folder, the checkpoint to resume from."""
+    """What :func:`prepare_run` decided: the config, the run folder, the checkpoint to resume from
+    and the epoch it ended (``None`` for a new run)."""
 
     cfg: DictConfig
     run_dir: Path
     ckpt_path: str | None = None
+    resumed_epoch: int | None = None
 
 
 def make_task(cfg: DictConfig) -> Task:
@@ -114,25 +117,27 @@ class EpochSeed(L.Callback):
         )
 
 
-def build_trainer(cfg: DictConfig, run_dir: Path, monitor: str, mode: str) -> L.Trainer:
+def build_trainer(
+    cfg: DictConfig, run_dir: Path, monitor: str, mode: str, keep_epoch: int | None = None
+) -> L.Trainer:
     """A Lightning Trainer from the ``trainer`` section, with mir101's callbacks and loggers (the
-    ``train`` section): best and last checkpoints, per-epoch seeding, early stopping, CSV log."""
+    ``train`` section): the best checkpoint, the last one every epoch, per-epoch seeding, early
+    stopping, the CSV log (resuming after epoch ``keep_epoch``, its rows up to it are kept)."""
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
-    from lightning.pytorch.loggers import CSVLogger
 
     own = cfg.train
-    ckpt = ModelCheckpoint(
+    best = ModelCheckpoint(
         dirpath=run_dir / "checkpoints",
         filename="best",
         monitor=monitor,
         mode=mode,
-        save_last=True,
         save_top_k=1,
+        enable_version_counter=False,  # a resumed run overwrites best.ckpt, not best-v1.ckpt
     )
-    callbacks: list[L.Callback] = [ckpt, EpochSeed(own.seed)]
+    callbacks: list[L.Callback] = [best, LastCheckpoint(run_dir / "checkpoints"), EpochSeed(own.seed)]
     if own.patience and own.patience > 0:
         callbacks.append(EarlyStopping(monitor=monitor, mode=mode, patience=own.patience))
-    loggers: list[Any] = [CSVLogger(run_dir, name="logs", version="")]
+    loggers: list[Any] = [ResumableCSVLogger(run_dir, keep_epoch)]
     if own.tensorboard:
         from lightning.pytorch.loggers import TensorBoardLogger
 
@@ -177,8 +182,18 @@ def prepare_run(
     if not last.is_file():
         log.warning("%s has no last.ckpt: training starts from scratch", run_dir)
         return RunPlan(cfg, run_dir)
-    load_checkpoint(last, mmap=True)  # a corrupt or unsafe file fails here, in one line
-    return RunPlan(cfg, run_dir, str(last))
+    state = load_checkpoint(last)  # a corrupt or unsafe file fails here, in one line
+    if not isinstance(state, dict) or "epoch" not in state:
+        raise CheckpointError(f"{last}: not a Lightning checkpoint of a mir101 run (no 'epoch')")
+    reason = finished_reason(state, cfg.trainer.max_epochs, cfg.trainer.max_steps)
+    if reason is not None:
+        raise ConfigError(
+            f"{run_dir} has finished training ({reason}): nothing to resume; train longer with "
+            f"`mir101 train --resume {run_dir} trainer.max_epochs=N`, or evaluate it with "
+            f"`mir101 evaluate {run_dir}`"
+        )
+    # last.ckpt is written as epoch `epoch` starts: the log keeps the rows of the epochs before it
+    return RunPlan(cfg, run_dir, str(last), resumed_epoch=int(state["epoch"]) - 1)
 
 
 def _monitor(cfg: DictConfig, task: Task, split: dict[str, list[str]]) -> tuple[str, str]:
@@ -210,9 +225,9 @@ def fit(task: Task, plan: RunPlan, split: dict[str, list[str]]) -> tuple[L.Train
     model = task.build_model()
     system = task.system(model)
     monitor, mode = _monitor(plan.cfg, task, split)
-    trainer = build_trainer(plan.cfg, plan.run_dir, monitor, mode)
-    if trainer.is_global_zero:
-        _write_run_files(plan, split)
+    trainer = build_trainer(plan.cfg, plan.run_dir, monitor, mode, keep_epoch=plan.resumed_epoch)
+    if trainer.is_global_zero and plan.ckpt_path is None:
+        _write_run_files(plan, split)  # a resumed run rewrites its config only once it trained
     log.info("run folder: %s", plan.run_dir)
     dm = task.datamodule(split)
     t0 = time.perf_counter()
@@ -228,6 +243,8 @@ def fit(task: Task, plan: RunPlan, split: dict[str, list[str]]) -> tuple[L.Train
         raise ConfigError(
             f"train.monitor='{monitor}' is not a value this task logs" + (f"; it logs {logged}" if logged else "")
         ) from err
+    if trainer.is_global_zero and plan.ckpt_path is not None:
+        _write_run_files(plan, split)  # the overrides given with --resume were used: keep them
     return trainer, system, time.perf_counter() - t0
 
 
@@ -242,10 +259,16 @@ def finish_run(trainer: L.Trainer, system: System, plan: RunPlan, train_seconds:
         system.load_state_dict(load_checkpoint(Path(best))["state_dict"])
     model = system.export_model()  # what the paradigm says is the model (not its loss, its critic...)
     _save_model(model, plan.cfg, plan.run_dir)
+    before = 0.0  # a resumed run adds its time to the time trained before the kill
+    if plan.ckpt_path is not None and (plan.run_dir / "training.json").is_file():
+        try:
+            before = float(json.loads((plan.run_dir / "training.json").read_text()).get("train_seconds", 0.0))
+        except (ValueError, AttributeError):
+            before = 0.0
     history = {
         "epochs": trainer.current_epoch,
         "steps": int(trainer.global_step),
-        "train_seconds": round(train_seconds, 2),
+        "train_seconds": round(before + train_seconds, 2),
         "best_checkpoint": Path(best).name if best else None,
     }
     _write_json(history, plan.run_dir / "training.json")
