@@ -55,6 +55,19 @@ TINY_CHORD_MODEL = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One intra-op thread for these tests: tiny models on a shared 2-core machine run several times
+    faster so (measured: this file's tests 3x faster under load; a small LSTM call 5 ms instead
+    of seconds), and the thread count is restored after each test."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def make_triad_store(path: Path, n_items: int = 12, seconds: float = 6.0, seed: int = 0) -> Path:
     """Items of random triads (one every 0.5 s, each note in a random octave), ``chord`` segments."""
     rng = np.random.default_rng(seed)
