@@ -78,3 +78,33 @@ def test_errors_name_the_argument_and_shape():
         rvq.decode(torch.zeros(1, 3, 5, dtype=torch.long))
     with pytest.raises(ShapeError, match=r"\[0, 8\)"):
         rvq.decode(torch.full((1, 2, 5), 8))
+
+
+def _ddp_worker(rank: int, world: int, init_file: str, out_file: str) -> None:
+    from datetime import timedelta
+
+    import torch.distributed as dist
+
+    # a rank left waiting in a collective fails after a minute instead of hanging the suite
+    dist.init_process_group(
+        "gloo", init_method=f"file://{init_file}", rank=rank, world_size=world, timeout=timedelta(seconds=60)
+    )
+    torch.manual_seed(rank)  # each rank draws other data and other dropout decisions
+    rvq = ResidualVectorQuantizer(
+        in_channels=4, n_quantizers=3, codebook_size=8, quantizer_dropout=1.0, decay=0.5
+    )
+    rvq.train()
+    for _ in range(6):  # stages, initialisation and dead-code restarts must stay in step
+        rvq(torch.randn(2, 4, 16) + rank)
+    torch.save({k: v for k, v in rvq.state_dict().items()}, f"{out_file}.{rank}")
+    dist.destroy_process_group()
+
+
+def test_ddp_ranks_keep_identical_codebooks(tmp_path):
+    """Two CPU processes (gloo) with different data and random draws: the quantizer dropout draw,
+    the codebook initialisation and the dead-code restarts are rank 0's, the EMA statistics summed."""
+    import torch.multiprocessing as mp
+
+    mp.spawn(_ddp_worker, args=(2, str(tmp_path / "init"), str(tmp_path / "state")), nprocs=2, join=True)
+    a, b = (torch.load(tmp_path / f"state.{r}") for r in (0, 1))
+    assert all(torch.equal(a[k], b[k]) for k in a)

@@ -29,7 +29,7 @@ from torch import Tensor, nn
 
 from mir101.bricks._base import Brick
 from mir101.bricks.bottleneck import QuantizedResult, bitrate, channels_first, channels_last, projection
-from mir101.bricks.vq import VectorQuantizer
+from mir101.bricks.vq import VectorQuantizer, _broadcast
 from mir101.errors import ParameterError, ShapeError
 
 __all__ = ["ResidualVectorQuantizer"]
@@ -161,11 +161,19 @@ class ResidualVectorQuantizer(Brick):
             )
         return codes.long()
 
+    def _dropout_draw(self, device: torch.device) -> int:
+        """Codebooks for this training batch: ``N``, or with probability ``quantizer_dropout`` a
+        uniform draw in ``[1, N]``; rank 0's draw on every process of a DDP run (every process must
+        run the same stages: their EMA statistics are all-reduced stage by stage)."""
+        n = self.n_quantizers
+        if float(torch.rand(())) < self.quantizer_dropout:
+            n = int(torch.randint(1, self.n_quantizers + 1, ()))
+        return int(_broadcast(torch.tensor([n], device=device)).item())
+
     def forward(self, x: Tensor, n_quantizers: int | None = None) -> QuantizedResult:
         n = self._n(n_quantizers)
         if self.training and n_quantizers is None and self.quantizer_dropout > 0:
-            if float(torch.rand(())) < self.quantizer_dropout:
-                n = int(torch.randint(1, self.n_quantizers + 1, ()))
+            n = self._dropout_draw(x.device)
         latent = self._latent(x)
         residual, total = latent, torch.zeros_like(latent)
         codes, perplexities, losses = [], [], []
