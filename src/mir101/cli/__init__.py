@@ -17,7 +17,7 @@ from pathlib import Path
 from mir101 import __version__
 from mir101.errors import Mir101Error, StoreValidationError
 
-__all__ = ["main", "build_parser", "output_dir"]
+__all__ = ["main", "build_parser", "output_dir", "configure_logging"]
 
 log = logging.getLogger("mir101")
 
@@ -62,6 +62,20 @@ def output_dir(path: str | os.PathLike, option: str) -> Path:
     return out
 
 
+def configure_logging(verbose: int) -> None:
+    """mir101's INFO messages by default; ``-vv`` its DEBUG messages; ``-vvv`` every library's.
+
+    Other libraries (numba, matplotlib, h5py...) stay at WARNING below ``-vvv``: their debug
+    output is hundreds of lines that say nothing about the run.
+    """
+    logging.basicConfig(
+        level=logging.DEBUG if verbose >= 3 else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        force=True,
+    )
+    logging.getLogger("mir101").setLevel(logging.DEBUG if verbose >= 2 else logging.INFO)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mir101",
@@ -69,7 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"mir101 {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="more logging: -v Lightning's messages too, -vv mir101's debug messages, -vvv every library's",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     data = sub.add_parser("data", help="build, inspect and validate data stores")
@@ -82,8 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    level = logging.INFO if args.verbose == 0 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(args.verbose)
     if not getattr(args, "func", None):
         parser.print_help()
         return 0 if args.command is None else EXIT_ERROR

@@ -13,18 +13,25 @@ from mir101.errors import ConfigError
 __all__ = ["register", "resolve_model_path", "model_and_input_shape"]
 
 MODELS_DIR = Path("configs") / "models"
+#: the repository's configs/models, found from this file (an editable install run from elsewhere)
+_REPO_MODELS = next(
+    (p / "configs" / "models" for p in Path(__file__).resolve().parents if (p / "configs" / "models").is_dir()),
+    None,
+)
 
 
 def resolve_model_path(config: str) -> Path:
     """``CONFIG`` as given, or ``configs/models/CONFIG[.yaml]`` (so ``mir101 model show deep_salience_small`` works)."""
     candidates = [Path(config), MODELS_DIR / config, MODELS_DIR / f"{config}.yaml"]
+    if _REPO_MODELS is not None:
+        candidates += [_REPO_MODELS / config, _REPO_MODELS / f"{config}.yaml"]
     for path in candidates:
         if path.is_file():
             return path
-    available = sorted(p.stem for p in MODELS_DIR.glob("*.yaml")) if MODELS_DIR.is_dir() else []
-    raise ConfigError(
-        f"model config not found: '{config}' (looked in . and {MODELS_DIR}); models: {available}"
-    )
+    folders = [d for d in (MODELS_DIR, _REPO_MODELS) if d is not None and d.is_dir()]
+    available = sorted({p.stem for d in folders for p in d.glob("*.yaml")})
+    looked = ", ".join(str(d) for d in [Path("."), MODELS_DIR, *([_REPO_MODELS] if _REPO_MODELS else [])])
+    raise ConfigError(f"model config not found: '{config}' (looked in {looked}); models: {available}")
 
 
 def _experiment_input_shape(cfg: Any) -> tuple[int, ...]:

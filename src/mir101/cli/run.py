@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from mir101.tasks.result import EvalResult
 
-__all__ = ["register", "quiet_lightning", "print_summary"]
+__all__ = ["register", "quiet_lightning", "print_summary", "output_stems"]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,10 @@ def _train(args: argparse.Namespace) -> int:
     if args.resume is None and args.config is None:
         raise ConfigError("mir101 train: give a CONFIG file, or --resume RUN_DIR")
     overrides = list(args.overrides)
+    if args.out is not None:
+        if args.resume is not None:
+            raise ConfigError("mir101 train: --out names a new run folder; --resume continues RUN_DIR in place")
+        overrides.append(f"run_dir={args.out}")
     config = args.config
     if args.resume is not None and config is not None:
         # `mir101 train --resume RUN_DIR key=value`: the first override lands in CONFIG
@@ -76,9 +80,28 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def output_stems(paths: list[str]) -> list[str]:
+    """A distinct name per input for its output files: the file's stem, or its whole name with
+    the dot replaced where two inputs share a stem (``song.wav``, ``song.flac`` -> ``song_wav``,
+    ``song_flac``).
+
+    Examples:
+        >>> output_stems(["a/song.wav", "b/song.flac", "other.mp3"])
+        ['song_wav', 'song_flac', 'other']
+    """
+    stems = [Path(p).stem for p in paths]
+    names = [Path(p).name.replace(".", "_") if stems.count(s) > 1 else s for p, s in zip(paths, stems)]
+    if len(set(names)) < len(names):  # the same file name in two folders: number them
+        names = [f"{n}_{i + 1}" if names.count(n) > 1 else n for i, n in enumerate(names)]
+    return names
+
+
 def _predict(args: argparse.Namespace) -> int:
+    import shutil
+    import tempfile
+
     from mir101.cli import output_dir
-    from mir101.errors import ConfigError
+    from mir101.errors import ConfigError, ParameterError
     from mir101.tasks.runner import load_run
 
     if args.out:  # fail before loading anything (the default folder lies in the run folder)
@@ -87,8 +110,24 @@ def _predict(args: argparse.Namespace) -> int:
     if task.name != args.task:
         raise ConfigError(f"{args.run_dir} holds a '{task.name}' model, not '{args.task}'")
     out_dir = output_dir(args.out or Path(args.run_dir) / "predictions", "--out")
-    for audio in args.audio:
-        res = task.predict(model, Path(args.run_dir), Path(audio), out_dir)
+    for audio, stem in zip(args.audio, output_stems(list(args.audio))):
+        # the task writes into a fresh folder; its files then move to --out under the input's own
+        # name, and an existing file is never replaced without --overwrite
+        with tempfile.TemporaryDirectory(dir=out_dir, prefix=".predict-") as tmp:
+            res = task.predict(model, Path(args.run_dir), Path(audio), Path(tmp))
+            moves = {}
+            for f in sorted(Path(tmp).iterdir()):
+                name = stem + f.name[len(Path(audio).stem) :] if f.name.startswith(Path(audio).stem) else f.name
+                moves[f] = out_dir / name
+            clash = [str(d) for d in moves.values() if d.exists()]
+            if clash and not args.overwrite:
+                raise ParameterError(
+                    f"{clash[0]} exists already: give --overwrite to replace it, or another --out"
+                )
+            for src, dst in moves.items():
+                shutil.move(str(src), dst)
+        renamed = {str(src): str(dst) for src, dst in moves.items()}
+        res = {k: renamed.get(v, v) if isinstance(v, str) else v for k, v in res.items()}
         print(json.dumps({"audio": audio, **res}))
     return 0
 
@@ -102,6 +141,7 @@ def register(groups: dict[str, argparse._SubParsersAction]) -> None:
     p.add_argument("overrides", nargs="*", help="config overrides key=value (e.g. trainer.max_epochs=3)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
     p.add_argument("--no-eval", action="store_true", help="skip the evaluation after training")
+    p.add_argument("--out", metavar="RUN_DIR", help="the run folder (default runs/NAME-DATE-TIME)")
 
     p = add_command(
         root,
@@ -116,3 +156,4 @@ def register(groups: dict[str, argparse._SubParsersAction]) -> None:
     p.add_argument("run_dir")
     p.add_argument("audio", nargs="+", help="audio files (wav, flac, ogg...)")
     p.add_argument("--out", help="output folder (default RUN_DIR/predictions)")
+    p.add_argument("--overwrite", action="store_true", help="replace output files that exist already")

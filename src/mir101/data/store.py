@@ -43,6 +43,17 @@ def store_paths(path: str | os.PathLike) -> tuple[Path, Path]:
     ``DIR/name`` -> ``DIR/name.hdf5`` (or the tutorial's ``DIR/name_audio.hdf5``) and ``DIR/name.pyjama``.
     """
     path = Path(path)
+    if path.is_dir():  # a folder holding one store (what `mir101 data ... --out DIR` writes)
+        found = sorted(path.glob("*.pyjama"))
+        if len(found) == 1:
+            path = found[0].with_suffix("")
+        elif found:
+            raise StoreError(
+                f"{path} holds {len(found)} stores ({', '.join(p.stem for p in found)}): name one, "
+                f"e.g. {found[0].with_suffix('')}"
+            )
+        else:
+            raise StoreError(f"{path} is a folder without a store (no .pyjama file in it)")
     given_hdf5 = path if path.suffix in (".hdf5", ".h5") else None
     stem = path.with_suffix("") if path.suffix in (".hdf5", ".h5", ".pyjama") else path
     if given_hdf5 is not None and stem.name.endswith("_audio"):

@@ -51,9 +51,11 @@ TASKS: Registry[type[Task]] = Registry("task")
 def open_store(node: Mapping[str, Any], where: str = "data") -> Store:
     """Open ``node.store`` or build / reuse the embedded corpus ``node.corpus`` (with ``corpus_args``)."""
     store, corpus = node.get("store"), node.get("corpus")
-    if bool(store) == bool(corpus):
-        raise ConfigError(f"{where}: give exactly one of 'store' (a path) or 'corpus' (e.g. chorales)")
-    if store:
+    if not store and not corpus:
+        raise ConfigError(f"{where}: give 'store' (a path) or 'corpus' (an embedded one, e.g. chorales)")
+    if store:  # a user's store replaces the config's embedded corpus: data.store=PATH is enough
+        if corpus:
+            log.info("%s.store=%s given: the embedded corpus '%s' is not used", where, store, corpus)
         return Store(store)
     from mir101.data.corpora import get_corpus_store
 
@@ -66,7 +68,8 @@ def select_keys(store: Store, where: Mapping[str, Any] | None, max_items: int | 
     keys = [k for k in store.keys if all(str(store.value(k, n)) == str(v) for n, v in where.items())]
     if not keys:
         raise StoreError(
-            f"{store.pyjama_path}: no entry matches data.where={where} ({len(store)} entries in all)"
+            f"{store.pyjama_path}: no entry matches data.where={where} ({len(store)} entries in all); "
+            "data.where={} keeps every entry"
         )
     return keys[:max_items] if max_items else keys
 

@@ -152,7 +152,7 @@ def build_trainer(
             enable_model_summary=False,
             **kwargs,
         )
-    except (ValueError, TypeError, RuntimeError) as err:  # Lightning's MisconfigurationException too
+    except Exception as err:  # Lightning's MisconfigurationException (no GPU, bad strategy...) too
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         given = {
             k: kwargs[k]
