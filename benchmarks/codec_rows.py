@@ -108,7 +108,7 @@ def peer_rvq(run_dir: Path, steps: int) -> dict[str, Any]:
 
     def latents(keys: list[str]) -> torch.Tensor:
         with torch.no_grad():
-            z = [codec.encoder(codec.pad(torch.as_tensor(x)[None, None])) for x in task._audio(keys)]
+            z = [codec.encoder(codec.pad(torch.as_tensor(x)[None, None])) for x in task.audio_items(keys)]
         return torch.cat([v[0].t() for v in z])  # (frames, channels)
 
     train = latents(split["train"])
@@ -211,7 +211,9 @@ def main() -> None:
 
             task, _ = load_run(result.run_dir)
             sr = task.sr
-            originals = task._audio(task.evaluation_sets(load_split(result.run_dir / "split.json"))["test"])
+            originals = task.audio_items(
+                task.evaluation_sets(load_split(result.run_dir / "split.json"))["test"]
+            )
     if originals is not None:
         table["baselines"] = baselines(originals, sr, args.kbps)
     if "rvq" in args.rows:

@@ -221,7 +221,8 @@ class Codec(Task):
         notes = [k for k in split["test"] if k not in set(test)]
         return {name: keys for name, keys in (("test", test), ("seen_instruments", notes)) if keys}
 
-    def _audio(self, keys: list[str]) -> list[np.ndarray]:
+    def audio_items(self, keys: list[str]) -> list[np.ndarray]:
+        """The notes of ``keys`` as mono float32 at the codec's rate (from the feature cache)."""
         cache = self.features(self.store)
         return [np.asarray(cache(k), dtype=np.float32)[0] for k in keys]
 
@@ -231,7 +232,7 @@ class Codec(Task):
         latents: dict[str, Any] | None = None
         started, seconds = time.perf_counter(), 0.0
         for name, keys in self.evaluation_sets(split).items():
-            items = self._audio(keys)
+            items = self.audio_items(keys)
             scores = score_items(codec, items, keep=self.options.report_items)
             sets[name] = scores.metrics
             seconds += sum(len(x) for x in items) / self.sr
@@ -266,7 +267,9 @@ class Codec(Task):
             },
         }
         if isinstance(codec.bottleneck, ResidualVectorQuantizer) and "test" in sets:
-            extras["by_quantizers"] = self._ladder(codec, self._audio(self.evaluation_sets(split)["test"]))
+            extras["by_quantizers"] = self._ladder(
+                codec, self.audio_items(self.evaluation_sets(split)["test"])
+            )
         examples = {"audio": audio_examples, "latents": latents}
         return EvalResult(self.name, "mel_distance", sets, extras, higher_is_better=False, examples=examples)
 
