@@ -116,3 +116,10 @@ def test_options_written_under_trainer_before_train_existed_still_load(tmp_path,
     assert (cfg.train.seed, cfg.train.patience, cfg.train.channels_last, cfg.train.monitor) == (5, 3, True, "val/loss")
     assert cfg.trainer.max_epochs == 2 and "seed" not in cfg.trainer and "eval" not in cfg
     assert "is now train." in caplog.text
+
+
+def test_an_empty_mapping_on_the_command_line_empties_it(tmp_path):
+    (tmp_path / "row.yaml").write_text("data: {where: {role: mix}, corpus_args: {n: 4}}\n")
+    cfg = load_config(tmp_path / "row.yaml", ["data.where={}"])
+    assert dict(cfg.data.where) == {} and cfg.data.corpus_args.n == 4
+    assert dict(load_config(tmp_path / "row.yaml", ["data.where.role=stem"]).data.where) == {"role": "stem"}

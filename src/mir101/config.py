@@ -332,6 +332,11 @@ def load_config(
         except OmegaConfBaseException as err:
             raise _explain(err, source) from err
     assert isinstance(cfg, DictConfig)
+    for override in overrides:
+        # `data.where={}` on the command line empties the mapping (a merge would keep its keys)
+        key, value = (part.strip() for part in override.split("=", 1))
+        if value in ("{}", "[]"):
+            OmegaConf.update(cfg, key, {} if value == "{}" else [], merge=False)
     _resolve_model(cfg, base_dir)
     try:
         OmegaConf.resolve(cfg)
