@@ -1,13 +1,17 @@
 """A 2-process CPU DDP run, and kill -9 + --resume reproducing an uninterrupted run."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+import torch
 
 from mir101.tasks import EvalResult
+from tinyrun import TINY_MODEL
 
 
 def _run(args, cwd, env=None, **kw):
@@ -16,21 +20,129 @@ def _run(args, cwd, env=None, **kw):
     )
 
 
+#: runs ``mir101 train`` (Lightning relaunches this file for rank 1) and logs every order the
+#: training sampler hands out: one JSON line per epoch and rank, in ``$SAMPLER_LOG.<rank>``
+SAMPLER_PROBE = """
+import json, os, sys
+from mir101.data import samplers
+
+_iter = samplers.EpochSeededSampler.__iter__
+
+def _logged(self):
+    order = list(_iter(self))
+    if self.shuffle:  # the training loader (validation is not shuffled)
+        with open(f"{os.environ['SAMPLER_LOG']}.{self.rank}", "a") as f:
+            f.write(json.dumps({"world": self.world_size, "epoch": self.epoch, "items": order}) + "\\n")
+    return iter(order)
+
+samplers.EpochSeededSampler.__iter__ = _logged
+from mir101.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _epochs(log: Path) -> dict[int, list[int]]:
+    rows = [json.loads(line) for line in log.read_text().splitlines()]
+    return {r["epoch"]: r["items"] for r in rows}
+
+
 def test_ddp_two_cpu_processes(chord_store, tmp_path, write_config):
-    cfg = write_config(tmp_path / "ddp.yaml", chord_store, tmp_path / "run", trainer={"max_epochs": 2})
-    r = _run(
-        ["-v", "train", str(cfg), "trainer.strategy=ddp", "trainer.devices=2", "trainer.accelerator=cpu"],
-        tmp_path,
-        timeout=600,
+    """2 processes x 8 items per step train the model 1 process x 16 items per step trains.
+
+    Same config and seed; each process takes half of the per-step batch, so every optimizer step
+    averages the gradient of the same 16 patches. Checked: each epoch the two ranks' shares are
+    disjoint and together are the 1-process epoch, item for item and step for step (no item
+    dropped, none seen twice); then both runs end with the same weights and scores. No batch norm
+    here: under DDP its batch statistics are per process (SyncBatchNorm needs a GPU), the one
+    difference a larger tolerance would have to absorb.
+    """
+    probe = tmp_path / "probe.py"
+    probe.write_text(SAMPLER_PROBE)
+    layers = [  # the task tests' model without its batch norm
+        *TINY_MODEL[1:3],
+        {"conv2d": {"out_channels": 8, "kernel_size": [13, 3], "padding": "same"}},
+        "relu",
+        {"conv2d": {"out_channels": 1, "kernel_size": [1, 1]}},
+    ]
+    runs = {}
+    for name, world, batch in (("one", 1, 16), ("ddp", 2, 8)):
+        cfg = write_config(
+            tmp_path / f"{name}.yaml",
+            chord_store,
+            tmp_path / name,
+            model={"layers": layers},
+            data={"batch_size": batch},
+            trainer={"max_epochs": 2, "devices": world, **({"strategy": "ddp"} if world > 1 else {})},
+        )
+        env = {**os.environ, "SAMPLER_LOG": str(tmp_path / f"{name}.log")}
+        r = subprocess.run(
+            [sys.executable, str(probe), "-v", "train", str(cfg)],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+        )
+        assert r.returncode == 0, r.stderr[-3000:]
+        runs[name] = r
+    assert "GLOBAL_RANK: 1, MEMBER: 2/2" in runs["ddp"].stderr
+    assert "distributed_backend=gloo" in runs["ddp"].stdout + runs["ddp"].stderr
+
+    # the data: every epoch, the two shares partition the 1-process epoch, step for step
+    single = _epochs(tmp_path / "one.log.0")
+    shares = [_epochs(tmp_path / f"ddp.log.{rank}") for rank in (0, 1)]
+    assert sorted(single) == sorted(shares[0]) == sorted(shares[1]) == [0, 1]
+    for epoch, order in single.items():
+        a, b = shares[0][epoch], shares[1][epoch]
+        assert len(order) % 2 == 0, "an even epoch: no padding item repeated across ranks"
+        assert len(a) == len(b) == len(order) // 2, (
+            f"epoch {epoch}: {len(a)} + {len(b)} items, not {len(order)}"
+        )
+        assert sorted(a + b) == sorted(order), f"epoch {epoch}: items dropped or seen twice"
+        assert [i for pair in zip(a, b) for i in pair] == order, f"epoch {epoch}: not the 1-process order"
+    t1, t2 = (json.loads((tmp_path / n / "training.json").read_text()) for n in ("one", "ddp"))
+    assert (t1["epochs"], t1["steps"]) == (t2["epochs"], t2["steps"])
+
+    # the training: the same weights up to the order of float sums (observed <= 5e-8; a rank
+    # stepping on its own gradient, or on other items, moves them by ~lr = 1e-2 per step)
+    (w1, w2) = (
+        torch.load(tmp_path / n / "model.pt", weights_only=True)["state_dict"] for n in ("one", "ddp")
     )
-    assert r.returncode == 0, r.stderr[-3000:]
-    metrics = EvalResult.load(tmp_path / "run" / "metrics.json")
-    assert metrics.sets["test"]["items"] >= 1 and 0 <= metrics.score("test") <= 1
-    assert "GLOBAL_RANK: 1, MEMBER: 2/2" in r.stderr and "distributed_backend=gloo" in r.stdout + r.stderr
+    assert w1.keys() == w2.keys()
+    for k in w1:
+        assert torch.allclose(w1[k], w2[k], rtol=0, atol=1e-5), (
+            f"{k}: {(w1[k] - w2[k]).abs().max():.2g} apart"
+        )
+    log1, log2 = (_csv(tmp_path / n / "logs" / "metrics.csv") for n in ("one", "ddp"))
+    assert [r["train/loss"] for r in log1] == pytest.approx([r["train/loss"] for r in log2], rel=1e-5)
+    assert [r["val/loss"] for r in log1] == pytest.approx([r["val/loss"] for r in log2], rel=1e-5)
+    assert log1[-1]["train/loss"] < log1[0]["train/loss"], "the runs trained (the weights moved)"
+    # the scores are thresholded saliences: weights 1e-5 apart may flip a bin at the threshold,
+    # and one bin of the ~800 active test bins moves Accuracy by ~1e-3
+    m1, m2 = (EvalResult.load(tmp_path / n / "metrics.json") for n in ("one", "ddp"))
+    assert (
+        m1.extras["threshold"] == m2.extras["threshold"]
+        and m1.sets["test"]["items"] == m2.sets["test"]["items"]
+    )
+    for key in ("Accuracy", "Precision", "Recall"):
+        assert m1.sets["test"][key] == pytest.approx(m2.sets["test"][key], abs=2e-3), key
+
+
+def _csv(path: Path) -> list[dict[str, float]]:
+    """The per-epoch rows of a run's metrics.csv, training and validation rows merged."""
+    import csv
+
+    rows: dict[int, dict[str, float]] = {}
+    for row in csv.DictReader(path.read_text().splitlines()):
+        rows.setdefault(int(row["epoch"]), {}).update({k: float(v) for k, v in row.items() if v})
+    return [rows[e] for e in sorted(rows)]
 
 
 #: row-like training: early stopping on, bounded by epochs and by steps
-ROW_TRAINING = {"train": {"patience": 2}, "trainer": {"max_epochs": 6, "max_steps": 200, "limit_train_batches": 4}}
+ROW_TRAINING = {
+    "train": {"patience": 2},
+    "trainer": {"max_epochs": 6, "max_steps": 200, "limit_train_batches": 4},
+}
 
 KILLER = """
 import os, signal
@@ -59,7 +171,11 @@ def _kill_at(config, at: str, n: int, cwd) -> None:
 
 
 def _files(run) -> dict[str, bytes]:
-    return {n: (run / n).read_bytes() for n in ("config.yaml", "logs/metrics.csv", "training.json", "metrics.json") if (run / n).is_file()}
+    return {
+        n: (run / n).read_bytes()
+        for n in ("config.yaml", "logs/metrics.csv", "training.json", "metrics.json")
+        if (run / n).is_file()
+    }
 
 
 @pytest.mark.parametrize("at, n", [("epoch", 2), ("step", 10)], ids=["between-epochs", "mid-epoch"])
