@@ -11,6 +11,7 @@ from mir101.tasks.tagging.chord_decoding import (
     write_lab,
 )
 from mir101.tasks.tagging.chords import ChordOptions, ChordRecognition
+from mir101.tasks.tagging.common import POOLINGS, held_out_sets, inference_speed, with_pooling
 from mir101.tasks.tagging.decoding import (
     PatchScores,
     filter_responses,
@@ -20,7 +21,7 @@ from mir101.tasks.tagging.decoding import (
     probabilities,
     top_labels,
 )
-from mir101.tasks.tagging.task import POOLINGS, Tagging, TaggingOptions, held_out_sets, with_pooling
+from mir101.tasks.tagging.task import Tagging, TaggingOptions
 
 __all__ = [
     "Tagging",
@@ -35,6 +36,7 @@ __all__ = [
     "POOLINGS",
     "with_pooling",
     "held_out_sets",
+    "inference_speed",
     "PatchScores",
     "patch_logits",
     "pool_items",

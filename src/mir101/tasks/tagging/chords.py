@@ -24,7 +24,6 @@ Book page: ``book/tagging.md``.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -51,8 +50,8 @@ from mir101.tasks.tagging.chord_decoding import (
     template_scores,
     write_lab,
 )
+from mir101.tasks.tagging.common import held_out_sets, inference_speed
 from mir101.tasks.tagging.decoding import frame_logits, probabilities
-from mir101.tasks.tagging.task import held_out_sets
 
 __all__ = ["ChordRecognition", "ChordOptions"]
 
@@ -249,7 +248,9 @@ class ChordRecognition(Task):
             "majority_class": CHORD_LABELS[majority],
             "decode": o.decode,
             "baseline_smoothing": o.baseline_smoothing,
-            "speed": self._speed(model, self.store, split["test"][:2]),
+            "speed": inference_speed(
+                lambda audio: self.recognise(model, audio), self.store, split["test"][:2], self.input.sr
+            ),
         }
         return EvalResult(self.name, "majmin", scored, extras, examples=examples)
 
@@ -292,22 +293,6 @@ class ChordRecognition(Task):
         from mir101.tasks.tagging.report import chord_sections
 
         return chord_sections(self, result, run_dir)
-
-    def _speed(self, model: nn.Module, store: Store, keys: list[str]) -> dict[str, float]:
-        if not keys:
-            return {}
-        total_audio = total_time = 0.0
-        for key in keys:
-            audio, sr = store.audio(key)
-            if sr != self.input.sr:
-                continue
-            t0 = time.perf_counter()
-            self.recognise(model, audio)
-            total_time += time.perf_counter() - t0
-            total_audio += len(audio) / sr
-        if not total_time:
-            return {}
-        return {"audio_s_per_s": round(total_audio / total_time, 1), "threads": torch.get_num_threads()}
 
     # ------------------------------------------------------------------ prediction
     def recognise(self, model: nn.Module, audio: np.ndarray) -> dict[str, Any]:

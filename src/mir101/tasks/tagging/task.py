@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -59,6 +58,7 @@ from mir101.metrics.classification import confusion, multiclass_scores, multilab
 from mir101.paradigms import Supervised
 from mir101.tasks.base import TASKS, EvalResult, Task
 from mir101.tasks.datamodule import SupervisedDataModule
+from mir101.tasks.tagging.common import POOLINGS, held_out_sets, inference_speed, with_pooling
 from mir101.tasks.tagging.decoding import (
     ITEM_POOLINGS,
     PatchScores,
@@ -69,19 +69,9 @@ from mir101.tasks.tagging.decoding import (
     top_labels,
 )
 
-__all__ = ["Tagging", "TaggingOptions", "POOLINGS", "with_pooling", "held_out_sets"]
+__all__ = ["Tagging", "TaggingOptions"]
 
 log = logging.getLogger(__name__)
-
-#: ``task.pooling`` -> the model layer that pools over time
-POOLINGS = {
-    "mean": "globalmeanpool",
-    "max": "globalmaxpool",
-    "attention": "attentionpool",
-    "autopool": "autopool",
-}
-#: every layer name that pools over time (aliases included), i.e. what ``task.pooling`` replaces
-_POOL_LAYERS = {"globalmeanpool", "mean", "globalmaxpool", "max", "attentionpool", "autopool"}
 
 
 @dataclass
@@ -119,46 +109,6 @@ class TaggingOptions:
     threshold: float = 0.5
     top_k: int = 3
     excerpt_seconds: float = 60.0
-
-
-def with_pooling(layers: list[Any], pooling: str) -> list[Any]:
-    """A copy of a layer list whose last pooling-over-time layer is ``POOLINGS[pooling]``.
-
-    The new layer keeps the old one's ``dim`` and ``keepdim``; the attention pool infers its
-    channels from its input.
-
-    Examples:
-        >>> with_pooling(["relu", {"autopool": {"dim": -1}}, "flatten"], "max")
-        ['relu', {'globalmaxpool': {'dim': -1}}, 'flatten']
-    """
-    if pooling not in POOLINGS:
-        raise ConfigError(f"task.pooling={pooling!r} must be one of {sorted(POOLINGS)} (or null)")
-    out = list(layers)
-    for i in range(len(out) - 1, -1, -1):
-        item = out[i]
-        name = item if isinstance(item, str) else next(iter(item), None) if isinstance(item, dict) else None
-        if name in _POOL_LAYERS:
-            old = (item.get(name) or {}) if isinstance(item, dict) else {}
-            kept = {k: v for k, v in dict(old).items() if k in ("dim", "keepdim")}
-            out[i] = {POOLINGS[pooling]: kept}
-            return out
-    raise ConfigError(
-        f"task.pooling={pooling!r}: the model has no pooling-over-time layer to replace (one of "
-        f"{sorted(_POOL_LAYERS)}); add one to its layers or remove task.pooling"
-    )
-
-
-def held_out_sets(task: Task, split: dict[str, list[str]]) -> dict[str, tuple[Store, list[str]]]:
-    """The evaluation sets: ``test`` (the split's test items), and each ``data.test_stores`` store
-    restricted to the test split's groups (the held-out works rendered again), or all its items
-    when none of them belongs to a test group (a foreign store)."""
-    sets: dict[str, tuple[Store, list[str]]] = {"test": (task.store, split["test"])}
-    test_groups = set(task.groups(task.store, split["test"]).values())
-    for name, (store, keys) in task.test_stores().items():
-        groups = task.groups(store, keys)
-        held = [k for k in keys if groups[k] in test_groups]
-        sets[name] = (store, held or keys)
-    return sets
 
 
 @TASKS.register("tagging")
@@ -414,25 +364,14 @@ class Tagging(Task):
                 "truth": self.labels_of(store, keys[0]),
             }
             log.info("%s: %s", name, ", ".join(f"{k} {v:.3f}" for k, v in scores.items() if k != "items"))
-        extras["speed"] = self._speed(model, self.store, split["test"][:2])
+        extras["speed"] = inference_speed(
+            lambda audio: self.tag(model, audio), self.store, split["test"][:2], self.input.sr
+        )
         filters = filter_responses(model, float(self.input.sr))
         if filters is not None:
             examples["filters"] = filters
         primary = "roc_auc_macro" if multilabel else "macro_recall"
         return EvalResult(self.name, primary, scored, extras, examples=examples)
-
-    def _speed(self, model: nn.Module, store: Store, keys: list[str]) -> dict[str, float]:
-        """End-to-end inference speed (input features + network), seconds of audio per second."""
-        if not keys:
-            return {}
-        total_audio = total_time = 0.0
-        for key in keys:
-            audio, sr = store.audio(key)
-            t0 = time.perf_counter()
-            self.tag(model, audio if sr == self.input.sr else load_resampled(audio, sr, int(self.input.sr)))
-            total_time += time.perf_counter() - t0
-            total_audio += len(audio) / sr
-        return {"audio_s_per_s": round(total_audio / total_time, 1), "threads": torch.get_num_threads()}
 
     @classmethod
     def summary(cls, result: EvalResult) -> str:
@@ -530,11 +469,3 @@ def _trained_classes(run_dir: Path) -> list[str] | None:
         return None
     classes = EvalResult.load(path).extras.get("classes")
     return list(classes) if isinstance(classes, list) else None
-
-
-def load_resampled(audio: np.ndarray, sr: int, target_sr: int) -> np.ndarray:
-    """A store item's audio at the input's rate (items of another rate are resampled, as the
-    feature cache does)."""
-    from mir101.inputs.resample import resample
-
-    return resample(torch.from_numpy(np.asarray(audio, np.float32)), sr, target_sr).numpy()
