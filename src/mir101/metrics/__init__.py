@@ -14,7 +14,7 @@ from mir101.metrics.classification import (
     per_tag_scores,
 )
 from mir101.metrics.frechet import frechet_distance, frechet_distance_from_statistics, gaussian_statistics
-from mir101.metrics.multipitch import mir_eval_multipitch
+from mir101.metrics.multipitch import mir_eval_multipitch, mir_eval_notes
 from mir101.metrics.ranking import (
     evaluate_ranking,
     mean_average_precision,
@@ -27,6 +27,7 @@ from mir101.metrics.registry import METRICS
 __all__ = [
     "METRICS",
     "mir_eval_multipitch",
+    "mir_eval_notes",
     "mean_average_precision",
     "mean_rank_first",
     "precision_at_k",

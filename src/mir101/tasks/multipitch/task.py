@@ -35,7 +35,7 @@ from mir101.data.store import Store
 from mir101.data.targets import PitchGrid, pitch_roll_from_segments, pitch_roll_from_series
 from mir101.errors import AnnotationError, ConfigError
 from mir101.losses import build_loss
-from mir101.metrics.multipitch import mir_eval_multipitch
+from mir101.metrics.multipitch import mir_eval_multipitch, mir_eval_notes
 from mir101.paradigms import Supervised
 from mir101.tasks.base import TASKS, EvalResult, Task
 from mir101.tasks.datamodule import SupervisedDataModule
@@ -83,7 +83,7 @@ class MultiPitch(Task):
 
     name = "multipitch"
     title = "Multi-pitch estimation report"
-    report_columns = ("Accuracy", "Precision", "Recall", "Chroma Accuracy", "Chroma Precision", "Chroma Recall", "items")
+    report_columns = ("Accuracy", "Precision", "Recall", "Chroma Accuracy", "Note onset F", "items")
     Options = MultiPitchOptions
     monitor = ("val/f1", "max")
 
@@ -194,6 +194,57 @@ class MultiPitch(Task):
         est = [(t, pick_peaks(s, threshold)) for t, s, _ in items]
         return mir_eval_multipitch(ref, est, bin_hz)
 
+    def _reference_notes(self, store: Store, key: str) -> list[tuple[float, float, float]] | None:
+        """The annotated notes of an item, or ``None`` when the target is an f0 series."""
+        from mir101.data.pyjama import annotation_kind
+
+        entry = store.entry(key)
+        name = self.options.target
+        if name not in entry or annotation_kind(entry[name]) != "segment":
+            return None
+        seg = store.segments(key, name)
+        return [(float(t), float(t + d), float(v)) for t, d, v in zip(seg.time, seg.duration, seg.value)]
+
+    def _note_scores(
+        self,
+        store: Store,
+        keys: list[str],
+        items: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+        threshold: float,
+    ) -> dict[str, float]:
+        """``mir_eval.transcription`` on the notes ``predict`` would write to MIDI (empty for f0 targets)."""
+        refs = [self._reference_notes(store, k) for k in keys]
+        if any(r is None for r in refs):
+            return {}
+        ests = [
+            frames_to_notes(pick_peaks(s, threshold), t, self.grid, self.options.min_note_frames)
+            for t, s, _ in items
+        ]
+        return mir_eval_notes(refs, ests, [float(store.duration(k)) for k in keys])  # type: ignore[arg-type]
+
+    def _per_item(
+        self,
+        store: Store,
+        keys: list[str],
+        items: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+        threshold: float,
+    ) -> list[dict[str, Any]]:
+        """One row per item (worst first): its ensemble, frame scores and error breakdown."""
+        rows = []
+        for key, item in zip(keys, items):
+            s = self._score([item], threshold)
+            rows.append(
+                {
+                    "item": key,
+                    "ensemble": str(store.value(key, "ensemble", default="")),
+                    **{
+                        k: round(s[k], 4)
+                        for k in ("Accuracy", "Precision", "Recall", "Miss Error", "False Alarm Error")
+                    },
+                }
+            )
+        return sorted(rows, key=lambda r: r["Accuracy"])
+
     def choose_threshold(self, model: nn.Module, keys: list[str]) -> tuple[float, dict[float, float]]:
         """The threshold maximising mir_eval Accuracy on the validation works."""
         if self.options.threshold is not None:
@@ -217,6 +268,7 @@ class MultiPitch(Task):
             held = [k for k in keys if self.groups(store, [k])[k] in test_groups]
             sets[name] = (store, held or keys)
         scored: dict[str, dict[str, float]] = {}
+        per_item: dict[str, list[dict[str, Any]]] = {}
         examples = {}
         for name, (store, keys) in sets.items():
             if not keys:
@@ -224,10 +276,13 @@ class MultiPitch(Task):
                 continue
             items = self._saliences(model, store, keys)
             scores = self._score(items, threshold)
+            scores.update(self._note_scores(store, keys, items, threshold))
             audio_s = float(sum(store.duration(k) for k in keys))
             scores.update({"items": len(keys), "audio_seconds": round(audio_s, 1)})
             scored[name] = scores
-            examples[name] = (keys[0], items[0])
+            per_item[name] = self._per_item(store, keys, items, threshold)
+            worst = keys.index(per_item[name][0]["item"])  # the excerpt is drawn where errors are
+            examples[name] = (keys[worst], items[worst])
             log.info(
                 "%s: Accuracy %.3f  P %.3f  R %.3f (%d items)",
                 name,
@@ -236,9 +291,17 @@ class MultiPitch(Task):
                 scores["Recall"],
                 len(keys),
             )
+        learned_nothing = bool(curve) and max(curve.values()) == 0.0
+        if learned_nothing:
+            log.warning(
+                "the model found no pitch at any threshold on the validation works: it learned "
+                "nothing (too few steps? a learning rate too high?)"
+            )
         extras = {
             "threshold": threshold,
             "validation_accuracy_by_threshold": curve,
+            "learned_nothing": learned_nothing,
+            "per_item": per_item,
             "speed": self._speed(model, self.store, split["test"][:2]),
         }
         return EvalResult(self.name, "Accuracy", scored, extras, examples=examples)
@@ -247,7 +310,9 @@ class MultiPitch(Task):
     def summary(cls, result: EvalResult) -> str:
         """One line: Accuracy, Precision and Recall on every set."""
         parts = [
-            f"{name} Accuracy {s['Accuracy']:.3f} P {s['Precision']:.3f} R {s['Recall']:.3f} ({int(s['items'])} items)"
+            f"{name} Accuracy {s['Accuracy']:.3f} P {s['Precision']:.3f} R {s['Recall']:.3f}"
+            + (f" notes F {s['Note onset F']:.3f}" if "Note onset F" in s else "")
+            + f" ({int(s['items'])} items)"
             for name, s in result.sets.items()
         ]
         speed = result.extras.get("speed") or {}
@@ -327,7 +392,7 @@ class MultiPitch(Task):
         midi_path = out_dir / f"{stem}.mid"
         write_midi(notes, midi_path)
         png = out_dir / f"{stem}.pianoroll.png"
-        plot_pianoroll(res["salience"], res["active"], res["times"], self.grid.midi(), png, title=stem)
+        plot_pianoroll(res["salience"], res["active"], res["times"], self.grid.midi(), png, title=stem, notes=notes)
         return {
             "pitches_csv": str(csv_path),
             "midi": str(midi_path),
@@ -335,5 +400,3 @@ class MultiPitch(Task):
             "notes": len(notes),
             "threshold": threshold,
         }
-
-
