@@ -78,27 +78,34 @@ def test_peaks_and_notes():
     assert notes == [(pytest.approx(0.1), pytest.approx(0.5), 63)]
 
 
-@pytest.mark.parametrize("row", sorted(p.name for p in CONFIGS.glob("*.yaml") if p.name != "base.yaml"))
-def test_every_row_config_builds_and_trains_a_few_steps(row, chord_store, tmp_path, write_config):
-    """Each configs/multipitch row: its model and input build and train a step on a tiny store."""
-    overrides = [
-        f"data.store={chord_store}",
+def _row_overrides(store: Path, run_dir: Path) -> list[str]:
+    """A configs/multipitch row on the tiny store: a few short patches, its training settings kept."""
+    return [
+        f"data.store={store}",
         "data.corpus=null",
         "data.where={}",
         "data.test_stores={}",
-        "trainer.max_steps=1",
-        "train.patience=0",
         "data.batch_size=2",
         "data.patch_frames=16",
-        "trainer.max_epochs=1",
         "trainer.enable_progress_bar=false",
         "trainer.accelerator=cpu",
         "trainer.limit_val_batches=1",
-        f"run_dir={tmp_path / 'run'}",
+        f"run_dir={run_dir}",
         "data.split.by=filepath",
         "data.split.valid=0.2",
         "data.split.test=0.2",
         "task.target=pitchmidi",  # the Bach10 row learns f0multi, which the tiny store lacks
+    ]
+
+
+@pytest.mark.parametrize("row", sorted(p.name for p in CONFIGS.glob("*.yaml") if p.name != "base.yaml"))
+def test_every_row_config_builds_and_trains_a_few_steps(row, chord_store, tmp_path, write_config):
+    """Each configs/multipitch row: its model and input build and train a step on a tiny store."""
+    overrides = [
+        *_row_overrides(chord_store, tmp_path / "run"),
+        "trainer.max_steps=1",
+        "train.patience=0",
+        "trainer.max_epochs=1",
     ]
     cfg = load_config(CONFIGS / row, overrides)
     task = make_task(cfg)
@@ -106,6 +113,27 @@ def test_every_row_config_builds_and_trains_a_few_steps(row, chord_store, tmp_pa
     assert tuple(model.output_shape)[-2:] == (task.grid.n_bins, cfg.data.patch_frames)
     result = train(cfg, evaluate=False)
     assert (result.run_dir / "model.pt").is_file()
+
+
+def test_a_row_stops_early_when_its_metric_stalls(chord_store, tmp_path):
+    """A row with its own early stopping (patience, monitored value, epoch bound): learning rate ~0,
+    so its monitored value never improves, and training stops ``patience`` epochs after the first."""
+    overrides = [
+        *_row_overrides(chord_store, tmp_path / "run"),
+        "trainer.limit_train_batches=1",
+        "optim.lr=1e-30",
+    ]
+    cfg = load_config(CONFIGS / "hcqt_conv2d.yaml", overrides)
+    patience, max_epochs = cfg.train.patience, cfg.trainer.max_epochs
+    assert 2 <= patience < max_epochs - 1 and cfg.train.monitor in (None, "val/f1"), "the row's settings"
+    run = train(cfg, evaluate=False).run_dir
+    epochs = json.loads((run / "training.json").read_text())["epochs"]
+    assert epochs == patience + 1 < max_epochs, f"stopped after {epochs} epochs (patience {patience})"
+    rows = (run / "logs" / "metrics.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    f1 = [r.split(",")[header.index("val/f1")] for r in rows[1:]]
+    monitored = [float(v) for v in f1 if v]
+    assert len(monitored) == epochs and len(set(monitored)) == 1, "val/f1 logged every epoch, never better"
 
 
 def test_bad_runs_and_models(chord_store, tmp_path, write_config):
