@@ -442,7 +442,7 @@ class Tagging(Task):
             "label": self.options.label,
             "multilabel": self.options.multilabel,
             "predicted": labels,
-            "top": top,
+            "top": [{"label": c, "probability": p} for c, p in top],
             "probabilities": {c: round(float(p), 5) for c, p in zip(classes, probs)},
             "patches": {
                 "times": [round(float(t), 3) for t in res["times"]],
