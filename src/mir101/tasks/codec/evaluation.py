@@ -43,7 +43,7 @@ class SetScores:
     """The scores of one evaluation set, with what the report draws."""
 
     metrics: dict[str, float]
-    reconstructions: list[np.ndarray] = field(default_factory=list)
+    reconstructions: dict[int, np.ndarray] = field(default_factory=dict)  # item index -> decoded
     latents: np.ndarray | None = None  # (items, latent_dim): each item's latent averaged over time
 
 
@@ -120,7 +120,8 @@ def score_items(
 ) -> SetScores:
     """Reconstruct every item (mono float32 at ``codec.sr``) and score it.
 
-    Items of equal length are batched. ``keep`` reconstructions are kept for the report.
+    Items of equal length are batched. ``keep`` reconstructions, of items spread evenly over the
+    list (other instruments and pitches), are kept for the report.
     """
     distances = Distances(codec.sr)
     per_item: dict[str, list[float]] = {"mel_distance": [], "stft_distance": [], "si_sdr": []}
@@ -151,6 +152,8 @@ def score_items(
     if codes:
         metrics.update(codebook_statistics(np.concatenate(codes), codec.codebook_size))
     metrics["items"] = len(items)
-    kept = [out[i] for i in range(min(keep, len(items)))]
+    kept = (
+        {int(i): out[int(i)] for i in np.unique(np.linspace(0, len(items) - 1, keep).round())} if keep else {}
+    )
     stacked = np.stack([latents[i] for i in range(len(items))]) if latents else None
     return SetScores(metrics, kept, stacked)

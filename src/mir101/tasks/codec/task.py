@@ -237,8 +237,7 @@ class Codec(Task):
             sets[name] = scores.metrics
             seconds += sum(len(x) for x in items) / self.sr
             audio_examples += [
-                (name, k, items[i], scores.reconstructions[i])
-                for i, k in enumerate(keys[: len(scores.reconstructions)])
+                (name, keys[i], items[i], decoded) for i, decoded in scores.reconstructions.items()
             ]
             if name == "test" and scores.latents is not None:
                 latents = {
