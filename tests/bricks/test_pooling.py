@@ -56,9 +56,22 @@ def test_autopool_is_monotonic_in_alpha():
 
 
 def test_autopool_learns_alpha_per_channel():
+    """Fitting the max on channels 0-2 and the min on 3-5: every SGD step lowers the loss, and
+    each channel's alpha goes its own way (positive towards the max, negative towards the min)."""
+    torch.manual_seed(0)
+    x = torch.randn(4, 6, 20)
+    target = torch.cat([x[:, :3].amax(-1), x[:, 3:].amin(-1)], 1)
     pool = AutoPool(channels=6)
-    pool(torch.randn(3, 6, 20)).sum().backward()
-    assert pool.alpha.shape == (6,) and pool.alpha.grad.abs().sum() > 0
+    opt = torch.optim.SGD(pool.parameters(), lr=1.0)
+    losses = []
+    for _ in range(20):
+        loss = (pool(x) - target).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert all(b < a for a, b in zip(losses, losses[1:])) and losses[-1] < 0.1 * losses[0], losses
+    assert pool.alpha.shape == (6,) and (pool.alpha[:3] > 1).all() and (pool.alpha[3:] < -1).all(), pool.alpha
     with pytest.raises(ShapeError, match="channels=6"):
         pool(torch.randn(3, 5, 20))
 

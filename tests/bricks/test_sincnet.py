@@ -57,10 +57,31 @@ def test_initial_bands_are_mel_spaced_from_f_min_to_f_max():
 
 
 def test_cut_offs_are_learned():
+    """Fitting the output of a bank with other bands (300-5000 Hz, not 50-7950 Hz): Adam steps on
+    the cut-offs alone lower the loss from the first step, and bring the band edges closer."""
+    torch.manual_seed(0)
+    teacher = SincConv(out_channels=4, kernel_size=51, sample_rate=SR, f_min=300.0, f_max=5000.0)
     sinc = SincConv(out_channels=4, kernel_size=51, sample_rate=SR)
-    sinc(torch.randn(2, 1, 200)).pow(2).mean().backward()
-    assert sinc.low_hz_.grad.abs().sum() > 0 and sinc.band_hz_.grad.abs().sum() > 0
     assert sum(p.numel() for p in sinc.parameters()) == 2 * 4
+    x = torch.randn(4, 1, 2000)
+    with torch.no_grad():
+        target = teacher(x)
+        goal = torch.stack(teacher.band_edges())
+
+    def distance() -> float:  # mean distance of the band edges, Hz
+        return (torch.stack(sinc.band_edges()) - goal).abs().mean().item()
+
+    opt = torch.optim.Adam(sinc.parameters(), lr=20.0)  # Hz per step
+    losses, start = [], distance()
+    for _ in range(30):
+        loss = (sinc(x) - target).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    # measured: loss 0.142 -> 0.137 after one step, 0.060 after 30; edges 732 Hz -> 330 Hz apart
+    assert losses[1] < losses[0] and losses[-1] < 0.6 * losses[0], losses
+    assert distance() < 0.6 * start, (start, distance())
 
 
 def test_bad_arguments():
