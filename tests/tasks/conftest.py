@@ -32,6 +32,12 @@ def chord_store(tmp_path_factory) -> Path:
     return make_chord_store(tmp_path_factory.mktemp("chords") / "chords")
 
 
+@pytest.fixture(scope="session")
+def larger_chord_store(tmp_path_factory) -> Path:
+    """20 items: with ``data.split.test=0.3``, 6 held-out items to score a learning signal on."""
+    return make_chord_store(tmp_path_factory.mktemp("chords20") / "chords20", n_items=20)
+
+
 #: the task tests' experiment: tinyrun's, with shorter patches, a head of 8 channels and 4 epochs
 TASK_MODEL = [
     *TINY_MODEL[:3],

@@ -15,17 +15,27 @@ from mir101.tasks.runner import evaluate_run, load_run, make_task, train
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "multipitch"
 
 
-def test_training_beats_an_untrained_model(chord_store, tmp_path, write_config):
-    """A real learning signal: mir_eval Accuracy on held-out items rises above the untrained net's."""
-    cfg_path = write_config(tmp_path / "exp.yaml", chord_store, tmp_path / "run")
+def test_training_beats_an_untrained_model(larger_chord_store, tmp_path, write_config):
+    """A real learning signal: mir_eval Accuracy on 6 held-out items, trained vs untrained.
+
+    Measured (4 epochs, stores of seeds 0-3): trained 0.78-0.81, untrained 0.08-0.10; the bounds
+    sit just under that, so training that learns much less (labels 0.1 s late: 0.66) fails here.
+    """
+    split = {"split": {"valid": 0.2, "test": 0.3}}
+    cfg_path = write_config(tmp_path / "exp.yaml", larger_chord_store, tmp_path / "run", data=split)
     trained = train(cfg_path)
     untrained_cfg = write_config(
-        tmp_path / "u.yaml", chord_store, tmp_path / "untrained", trainer={"max_steps": 1, "max_epochs": 1}
+        tmp_path / "u.yaml",
+        larger_chord_store,
+        tmp_path / "untrained",
+        data=split,
+        trainer={"max_steps": 1, "max_epochs": 1},
     )
     cfg = load_config(untrained_cfg, ["optim.lr=1e-9"])
     untrained = train(cfg)
+    assert trained.evaluation.sets["test"]["items"] == untrained.evaluation.sets["test"]["items"] == 6
     acc, acc0 = trained.evaluation.score("test"), untrained.evaluation.score("test")
-    assert acc > acc0 + 0.1, (acc, acc0)
+    assert acc > 0.7 and acc0 < 0.15 and acc - acc0 > 0.6, (acc, acc0)
     run = trained.run_dir
     for name in (
         "config.yaml",
