@@ -11,7 +11,7 @@ from mir101.cli import main
 from mir101.config import load_model_file
 from mir101.models import build_model
 
-MODELS = Path(__file__).resolve().parents[2] / "configs" / "models"
+MODELS = Path(__file__).resolve().parents[2] / "configs" / "codec" / "models"
 
 
 @pytest.mark.parametrize("name", ["codec_seanet_small", "codec_seanet"])

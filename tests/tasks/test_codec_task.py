@@ -137,7 +137,7 @@ def test_the_rows_model_is_the_model_file():
     rows = load_config(CONFIGS / "rvq.yaml")
     assert (
         dict(rows.model)["parts"]
-        == load_model_file(ROOT / "configs" / "models" / "codec_seanet_small.yaml")["parts"]
+        == load_model_file(CONFIGS / "models" / "codec_seanet_small.yaml")["parts"]
     )
 
 

@@ -7,7 +7,7 @@ Musical Notes with WaveNet Autoencoders" (NSynth), ICML 2017, https://arxiv.org/
 (the notes and the held-out-instrument split).
 
 The model is a multi-part codec (``encoder``, ``bottleneck``: one of ``ae``, ``vae``, ``vq``,
-``rvq``, ``decoder``; ``configs/models/codec_seanet_small.yaml``) reading waveform patches of
+``rvq``, ``decoder``; ``configs/codec/models/codec_seanet_small.yaml``) reading waveform patches of
 the notes corpus. It trains as an auto-encoder (:class:`~mir101.paradigms.AutoEncoder`) or, with
 ``task.paradigm: adversarial``, against a multi-scale STFT discriminator
 (:class:`~mir101.paradigms.Adversarial`). Evaluation decodes held-out notes: ``test`` holds the
