@@ -14,7 +14,10 @@ from mir101.models import build_model
 MODELS = Path(__file__).resolve().parents[2] / "configs" / "codec" / "models"
 
 
-@pytest.mark.parametrize("name", ["codec_seanet_small", "codec_seanet"])
+@pytest.mark.parametrize(
+    "name",
+    ["codec_seanet_small", pytest.param("codec_seanet", marks=pytest.mark.slow)],  # 15M parameters
+)
 def test_codec_model_files_show_and_keep_the_length(name, capsys):
     path = MODELS / f"{name}.yaml"
     assert main(["model", "show", str(path)]) == 0
