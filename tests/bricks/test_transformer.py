@@ -116,10 +116,21 @@ def test_generate_greedy_matches_argmax_of_full_pass():
 
 
 def test_generate_samples_with_a_generator():
+    """Sampling draws from the generator given, and from it only: its seed fixes the tokens,
+    another seed gives others (not the greedy ones), and the global RNG is left alone."""
+    torch.manual_seed(0)
     dec = TransformerDecoder(d_model=8, n_heads=2, n_layers=1, vocab_size=7).eval()
-    a = dec.generate(torch.zeros(2, 1, dtype=torch.long), 5, generator=torch.Generator().manual_seed(1))
-    b = dec.generate(torch.zeros(2, 1, dtype=torch.long), 5, generator=torch.Generator().manual_seed(1))
-    assert torch.equal(a, b) and ((a >= 0) & (a < 7)).all()
+    prompt = torch.zeros(4, 1, dtype=torch.long)
+
+    def sample(seed: int) -> torch.Tensor:
+        return dec.generate(prompt, 12, generator=torch.Generator().manual_seed(seed))
+
+    state = torch.get_rng_state()
+    a, b, c = sample(1), sample(1), sample(2)
+    assert torch.equal(torch.get_rng_state(), state), "generate() drew from the global RNG"
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert not torch.equal(a, dec.generate(prompt, 12, temperature=0))  # sampled, not greedy
+    assert a.shape == (4, 13) and ((a >= 0) & (a < 7)).all()
 
 
 def test_bad_arguments():

@@ -6,6 +6,7 @@ import difflib
 import json
 import os
 import shutil
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -241,21 +242,52 @@ def test_unknown_chorale_names_close_ids(tmp_path):
         build_chorales(chorales=["bwv2699"], out=tmp_path, progress=False)
 
 
-def test_another_soundfont_can_replace_the_default(tmp_path):
-    fluid = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
-    source = fluid if fluid.is_file() else None
-    if source is None:  # a copy stands for "another file" (the cache key follows the content)
-        from mir101.data.corpora import default_soundfont
+def _riff_chunks(data: bytes | bytearray, start: int, end: int):
+    """``(id, offset of the body, size)`` of the RIFF chunks in ``data[start:end]``."""
+    while start + 8 <= end:
+        size = struct.unpack("<I", data[start + 4 : start + 8])[0]
+        yield bytes(data[start : start + 4]), start + 8, size
+        start += 8 + size + (size & 1)
 
-        source = tmp_path / "other.sf2"
-        shutil.copy(default_soundfont(), source)
+
+def _clipped_soundfont(src: Path, dst: Path) -> Path:
+    """Another SoundFont: ``src`` with its 16-bit samples amplified 8 times and clipped (the same
+    instruments and key ranges, another timbre)."""
+    data = bytearray(src.read_bytes())
+    assert data[:4] == b"RIFF" and data[8:12] == b"sfbk"
+    for cid, off, size in _riff_chunks(data, 12, len(data)):
+        if cid == b"LIST" and data[off : off + 4] == b"sdta":
+            for sid, soff, ssize in _riff_chunks(data, off + 4, off + size):
+                if sid == b"smpl":
+                    x = np.frombuffer(bytes(data[soff : soff + ssize]), "<i2").astype(np.int32)
+                    data[soff : soff + ssize] = np.clip(8 * x, -32768, 32767).astype("<i2").tobytes()
+                    dst.write_bytes(bytes(data))
+                    return dst
+    raise AssertionError(f"{src}: no sdta/smpl chunk")
+
+
+def test_another_soundfont_can_replace_the_default(tmp_path):
+    """The SoundFont given renders the store: the same score, programs and annotations as with the
+    default font, other audio. FluidR3 if installed, else the default font with clipped samples
+    (a byte copy of the default font would render the very same audio)."""
+    from mir101.data.corpora import default_soundfont
+
+    fluid = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+    source = fluid if fluid.is_file() else _clipped_soundfont(default_soundfont(), tmp_path / "other.sf2")
+    default = build_chorales(chorales=["bwv286"], variation=FAST, out=tmp_path / "default", progress=False)
     prefix = build_chorales(
         chorales=["bwv286"], soundfont=source, variation=FAST, out=tmp_path, progress=False
     )
-    with Store(prefix) as st:
+    with Store(prefix) as st, Store(default) as ref:
         assert st.validate() == []
         assert st.value("bwv286-r0-mix", "soundfont") == source.name
         assert st.document["mir101"]["soundfont"]["name"] == source.name
+        assert st.keys == ref.keys and len(st.keys) == 5  # the mix and 4 stems
+        for key in st.keys:
+            ours, theirs = ({k: v for k, v in s.entry(key).items() if k != "soundfont"} for s in (st, ref))
+            assert ours == theirs, key  # the same rendition of the same score
+            x, y = st.audio(key)[0], ref.audio(key)[0]
+            assert x.shape == y.shape and np.linalg.norm(x - y) > 0.2 * np.linalg.norm(y), key
 
 
 def test_cli_builds_a_store_that_validates(tmp_path, capsys):

@@ -107,8 +107,21 @@ def test_stereo_at_another_rate_is_mixed_resampled_and_logged(trained_run, tmp_p
 
 
 def test_eight_bit_audio_works(trained_run, tmp_path, cli_ok):
-    res = _predict(cli_ok, trained_run, _wav(tmp_path / "u8.wav", tone(60, 1.0), subtype="PCM_U8"), tmp_path)
-    assert Path(res["midi"]).stat().st_size > 0
+    """8-bit audio is read at its scale: a fifth in 8 bits gives the notes the same fifth gives in
+    16 bits (the MIDI file holds them) and the same pitch rows, up to quantization noise."""
+    import pretty_midi
+
+    x = tone(60, 2.0) + tone(67, 2.0)
+    ref = _predict(cli_ok, trained_run, _wav(tmp_path / "pcm16.wav", x), tmp_path / "pcm16")
+    res = _predict(cli_ok, trained_run, _wav(tmp_path / "u8.wav", x, subtype="PCM_U8"), tmp_path / "u8")
+
+    def pitches(r: dict) -> list[int]:
+        return sorted(n.pitch for i in pretty_midi.PrettyMIDI(r["midi"]).instruments for n in i.notes)
+
+    assert res["notes"] == ref["notes"] > 0 and pitches(res) == pitches(ref), (pitches(res), pitches(ref))
+    rows = [Path(r["pitches_csv"]).read_text().splitlines() for r in (res, ref)]
+    same = np.mean([a == b for a, b in zip(*rows)])
+    assert len(rows[0]) == len(rows[1]) and same > 0.9, same
 
 
 def test_shorter_than_one_patch_is_padded(trained_run, tmp_path, cli_ok):
@@ -191,3 +204,101 @@ def test_load_audio_errors_are_audio_errors(tmp_path):
     (tmp_path / "x.wav").write_bytes(b"RIFF")
     with pytest.raises(AudioError, match=r"x\.wav: cannot read audio"):
         load_audio(tmp_path / "x.wav", SR)
+
+
+# ----------------------------------------------------------------------------- headers not believed
+def _wav_header(path: Path, sr: int, n_samples: int, channels: int = 1) -> Path:
+    """A 16-bit PCM WAV whose header says ``sr`` Hz (any value), holding ``n_samples`` of a tone."""
+    import struct
+
+    x = (tone(60, n_samples / SR) * 32767).astype("<i2")
+    data = np.repeat(x, channels).tobytes()
+    fmt = struct.pack("<HHIIHH", 1, channels, sr, sr * 2 * channels, 2 * channels, 16)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", len(data)) + data
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    return path
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    ("sr", "expected"),
+    [
+        (1, "a sample rate of 1 Hz is outside the 1000-768000 Hz"),
+        (7, "a sample rate of 7 Hz is outside"),
+        (999, "a sample rate of 999 Hz is outside"),
+        (4_000_000, "a sample rate of 4e+06 Hz is outside"),
+    ],
+)
+def test_a_header_sample_rate_out_of_bounds_is_refused(trained_run, tmp_path, cli_error, sr, expected):
+    """A 40 KB file whose header says 1 Hz would be 441 M samples once resampled: refused at once."""
+    path = _wav_header(tmp_path / f"sr{sr}.wav", sr, 20_000)
+    msg = cli_error(["predict", "multipitch", trained_run, path, "--out", tmp_path / "out"])
+    assert msg.startswith(f"{path}: {expected}") and "MIR101_MIN_SR / MIR101_MAX_SR" in msg, msg
+
+
+def test_a_sample_rate_bound_can_be_moved_for_the_rare_real_case(tmp_path, monkeypatch):
+    path = _wav_header(tmp_path / "sr500.wav", 500, 250)
+    with pytest.raises(AudioError, match="500 Hz is outside"):
+        load_audio(path, SR)
+    monkeypatch.setenv("MIR101_MIN_SR", "400")
+    assert load_audio(path, SR).shape == (SR // 2,)
+
+
+@pytest.mark.parametrize(
+    ("env", "seconds", "expected"), [("2", 3.0, "MIR101_MAX_AUDIO_SECONDS=4"), ("0.5", 1.0, "=2")]
+)
+def test_a_duration_beyond_the_bound_is_refused_before_reading(tmp_path, monkeypatch, env, seconds, expected):
+    path = _wav(tmp_path / "long.wav", tone(60, seconds))
+    monkeypatch.setenv("MIR101_MAX_AUDIO_SECONDS", env)
+    with pytest.raises(
+        AudioError, match=rf"long\.wav: {int(seconds * SR)} samples at 22050 Hz .* longer than"
+    ):
+        load_audio(path, SR)
+    with pytest.raises(AudioError, match=expected):
+        load_audio(path, SR)
+    assert load_audio(path, SR, max_seconds=seconds + 1).shape == (int(seconds * SR),)
+
+
+@pytest.mark.parametrize("value", ["fast", "-1", "0", "nan"])
+def test_a_bad_limit_in_the_environment_is_named(trained_run, tmp_path, cli_error, monkeypatch, value):
+    monkeypatch.setenv("MIR101_MAX_SR", value)
+    path = _wav(tmp_path / "a.wav", tone(60, 0.5))
+    msg = cli_error(["predict", "multipitch", trained_run, path, "--out", tmp_path / "out"])
+    assert msg == f"MIR101_MAX_SR={value!r} must be a positive number", msg
+
+
+@pytest.mark.parametrize(
+    ("peak", "stereo"),
+    [(1e30, False), (3e38, False), (1e30, True), (50.0, False)],
+    ids=["1e30", "near float32 max", "1e30 in one channel", "50"],
+)
+def test_samples_far_outside_the_unit_range_are_normalised_and_logged(tmp_path, caplog, peak, stereo):
+    x = tone(60, 0.5)
+    y = x / np.abs(x).max() * np.float32(peak)
+    data = np.stack([y, x], axis=1) if stereo else y
+    path = _wav(tmp_path / "loud.wav", data, subtype="FLOAT")
+    with caplog.at_level(logging.WARNING, logger="mir101"):
+        out = load_audio(path, SR)
+    assert np.isfinite(out).all() and 0.4 < np.abs(out).max() <= 1.0
+    assert f"{path}: samples reach {float(np.float32(peak)):.3g}, far outside [-1, 1]" in caplog.text
+    expected = (y / np.abs(y).max() + x / np.float32(peak)) / 2 if stereo else y / np.abs(y).max()
+    np.testing.assert_allclose(out, expected, atol=1e-6)
+
+
+def test_samples_slightly_over_full_scale_are_kept(tmp_path, caplog):
+    x = tone(60, 0.5) / 0.2 * 1.5  # peak about 1.5 * 1.4: a hot float master, not a broken file
+    path = _wav(tmp_path / "hot.wav", x, subtype="FLOAT")
+    with caplog.at_level(logging.WARNING, logger="mir101"):
+        np.testing.assert_array_equal(load_audio(path, SR), x)
+    assert "far outside" not in caplog.text
+
+
+def test_predict_on_unscaled_float_audio_hears_the_notes(trained_run, tmp_path, cli_ok):
+    """Samples of 1e30 gave confident wrong notes: normalised, the fifth is heard as from a normal file."""
+    x = tone(60, 2.0) + tone(67, 2.0)
+    x = x / np.abs(x).max()
+    normal = _predict(cli_ok, trained_run, _wav(tmp_path / "normal.wav", x, subtype="FLOAT"), tmp_path / "a")
+    loud = _predict(
+        cli_ok, trained_run, _wav(tmp_path / "loud.wav", x * 1e30, subtype="FLOAT"), tmp_path / "b"
+    )
+    assert loud["notes"] == normal["notes"] > 0
