@@ -1,13 +1,17 @@
 """Output folders that cannot be written: a clean one-line error before any work, no traceback.
 
 Root may write into a read-only folder, so the portable cases use places nobody can create
-(under /proc, or under a regular file); the read-only folder case runs for other users.
+(under /proc, or under a regular file); the read-only folder case adds a simulated permission
+error (the one the kernel gives other users), so it runs as root too.
 """
 
 from __future__ import annotations
 
+import builtins
+import errno
+import io
 import os
-import sys
+from pathlib import Path
 
 import pytest
 import soundfile as sf
@@ -15,9 +19,47 @@ import soundfile as sf
 from tinyrun import SR, tone, write_config
 
 CHORALES = ["data", "chorales", "--chorales", "bwv286", "--tempo", "180,200", "--sr", "8000", "--quiet"]
-NOT_ROOT = pytest.mark.skipif(
-    sys.platform == "win32" or os.geteuid() == 0, reason="root writes into read-only folders"
-)
+
+
+@pytest.fixture
+def read_only(monkeypatch):
+    """``read_only(folder)``: chmod 0o500 the folder, and make every file this process opens for
+    writing in it, and every folder it makes there, fail with EACCES, as they do for a user other
+    than root (root writes anyway)."""
+    folders: list[Path] = []
+    real_os_open, real_io_open, real_mkdir = os.open, io.open, os.mkdir
+
+    def check(path, writing: bool) -> None:
+        if writing and isinstance(path, (str, bytes, os.PathLike)):
+            where = Path(os.fsdecode(path)).absolute()
+            if any(f in where.parents for f in folders):
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(where))
+
+    def os_open(path, flags, *args, **kwargs):
+        check(path, bool(flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT)))
+        return real_os_open(path, flags, *args, **kwargs)
+
+    def io_open(file, mode="r", *args, **kwargs):
+        check(file, any(c in mode for c in "wax+"))
+        return real_io_open(file, mode, *args, **kwargs)
+
+    def mkdir(path, *args, **kwargs):
+        check(path, True)
+        return real_mkdir(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", os_open)
+    monkeypatch.setattr(os, "mkdir", mkdir)
+    monkeypatch.setattr(io, "open", io_open)
+    monkeypatch.setattr(builtins, "open", io_open)
+
+    def make(folder: Path) -> Path:
+        folder.chmod(0o500)
+        folders.append(folder.absolute())
+        return folder
+
+    yield make
+    for folder in folders:
+        folder.chmod(0o700)
 
 
 @pytest.fixture
@@ -83,14 +125,10 @@ def test_any_other_os_error_is_one_line_too(tiny_store, tmp_path, cli_error, mon
     assert cli_error(["train", cfg]) == f"{tmp_path / 'run' / 'split.json'}: No space left on device"
 
 
-@NOT_ROOT
-def test_predict_into_a_read_only_folder(trained_run, wav, tmp_path, cli_error):
+def test_predict_into_a_read_only_folder(trained_run, wav, tmp_path, cli_error, read_only):
     out = tmp_path / "ro"
     out.mkdir()
-    out.chmod(0o500)
-    try:
-        assert cli_error(["predict", "multipitch", trained_run, wav, "--out", out]).startswith(
-            f"--out {out}: cannot write"
-        )
-    finally:
-        out.chmod(0o700)
+    read_only(out)
+    msg = cli_error(["predict", "multipitch", trained_run, wav, "--out", out])
+    assert msg.startswith(f"--out {out}: cannot write there (Permission denied)"), msg
+    assert list(out.iterdir()) == []
