@@ -209,7 +209,6 @@ def test_kill_and_resume_matches_an_uninterrupted_run(chord_store, tmp_path, wri
     ta = json.loads((tmp_path / "ref" / "training.json").read_text())
     tb = json.loads((run / "training.json").read_text())
     assert (ta["epochs"], ta["steps"]) == (tb["epochs"], tb["steps"])
-    assert ta["epochs"] < ROW_TRAINING["trainer"]["max_epochs"] - 1 or "stopped" in ref_log or True
 
     # resuming a finished run: one line, exit 2, nothing rewritten
     before = _files(run)
