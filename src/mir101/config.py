@@ -22,6 +22,8 @@ Examples:
 from __future__ import annotations
 
 import difflib
+import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,14 +164,34 @@ class ExperimentConfig:
     run_dir: str | None = None
 
 
+#: the most values a YAML file may expand to once its aliases are followed (an experiment holds a
+#: few hundred; a "billion laughs" file of nested aliases expands to billions and would hang)
+MAX_YAML_VALUES = 100_000
+#: the deepest nesting a YAML file may have
+MAX_YAML_DEPTH = 64
+
+
 def load_yaml(path: str | Path) -> Any:
-    """Read a YAML file with the safe loader; errors name the file and the line."""
+    """Read a YAML file with the safe loader; errors name the file and the line.
+
+    A file that is not UTF-8 text (a checkpoint, an audio file given by mistake), nested deeper
+    than :data:`MAX_YAML_DEPTH` or whose aliases expand to more than :data:`MAX_YAML_VALUES`
+    values is refused before anything else reads it.
+    """
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
         with path.open(encoding="utf-8") as fid:
-            return yaml.safe_load(fid)
+            content = yaml.safe_load(fid)
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            f"{path}: not a YAML text file (byte {err.start} is not UTF-8 text): give the experiment's .yaml"
+        ) from err
+    except RecursionError as err:
+        raise ConfigError(
+            f"{path}: invalid YAML: nested too deeply (at most {MAX_YAML_DEPTH} levels)"
+        ) from err
     except yaml.YAMLError as err:
         # one line: where (line, column) and what; the CLI prints the first line of an error only
         mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
@@ -179,6 +201,29 @@ def load_yaml(path: str | Path) -> Any:
         if "python/" in what:
             what += " (YAML is read with the safe loader: Python tags are refused)"
         raise ConfigError(f"{path}{where}: invalid YAML: {what}") from err
+    _check_yaml_size(content, path)
+    return content
+
+
+def _check_yaml_size(content: Any, path: Path) -> None:
+    """Count the values of ``content`` as a reader sees them (an alias counted each time it is
+    used), stopping at :data:`MAX_YAML_VALUES`; refuse a deeper nesting than :data:`MAX_YAML_DEPTH`."""
+    count = 0
+    stack = [(content, 1)]
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        if count > MAX_YAML_VALUES:
+            raise ConfigError(
+                f"{path}: the YAML expands to more than {MAX_YAML_VALUES} values once its aliases (*name) "
+                "are followed: aliases of aliases make it grow exponentially; write the values out"
+            )
+        if depth > MAX_YAML_DEPTH:
+            raise ConfigError(f"{path}: invalid YAML: nested more than {MAX_YAML_DEPTH} levels deep")
+        if isinstance(node, Mapping):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
 
 
 def _allowed_keys(node_type: type) -> list[str]:
@@ -322,7 +367,7 @@ def load_config(
         if isinstance(content, dict) and "model" in content and isinstance(content["model"], list):
             content = {**content, "model": {"layers": content["model"]}}
         layer = OmegaConf.create(content) if isinstance(content, dict) else content
-        marked = OmegaConf.missing_keys(layer)
+        marked = _missing_keys(layer, source)
         missing = {
             k for k in missing if OmegaConf.select(layer, k, default=None, throw_on_missing=False) is None
         }
@@ -340,14 +385,46 @@ def load_config(
     _resolve_model(cfg, base_dir)
     try:
         OmegaConf.resolve(cfg)
-    except OmegaConfBaseException as err:
-        raise ConfigError(f"{path or 'config'}: {err}") from err
+    except (OmegaConfBaseException, RecursionError) as err:
+        raise _interpolation_error(err, str(path or "config")) from err
     if missing:
         key = sorted(missing)[0]
         raise ConfigError(f"{path or 'config'}: {key} must be set (e.g. {key}=...)")
     _check_values(cfg, str(path or "config"))
     OmegaConf.set_readonly(cfg, True)
     return cfg
+
+
+def _missing_keys(layer: Any, source: str) -> set[str]:
+    """Dotted keys a layer marks ``???``, found without resolving interpolations (a ``${...}``
+    may name a key of another file, or loop: :func:`_interpolation_error` reports that)."""
+    found: set[str] = set()
+    if not isinstance(layer, (DictConfig, ListConfig)):
+        return found
+    stack: list[tuple[Any, str]] = [(layer, "")]
+    while stack:
+        node, prefix = stack.pop()
+        keys = range(len(node)) if isinstance(node, ListConfig) else list(node.keys())
+        for key in keys:
+            dotted = f"{prefix}.{key}" if prefix else str(key)
+            if OmegaConf.is_missing(node, key):
+                found.add(dotted)
+            elif not OmegaConf.is_interpolation(node, key):
+                child = node._get_node(key)
+                if isinstance(child, (DictConfig, ListConfig)) and not child._is_none():
+                    stack.append((child, dotted))
+    return found
+
+
+def _interpolation_error(err: BaseException, source: str) -> ConfigError:
+    """One line naming the key whose ``${...}`` cannot be resolved, and why."""
+    if isinstance(err, RecursionError):
+        return ConfigError(f"{source}: an interpolation ${{...}} leads back to itself (a cycle)")
+    key = getattr(err, "full_key", None)
+    first = str(err).splitlines()[0] if str(err) else type(err).__name__
+    if "Recursive interpolation" in first:
+        first += " (the ${...} values lead back to each other: a cycle)"
+    return ConfigError(f"{source}: key '{key}': {first}" if key else f"{source}: {first}")
 
 
 def _migrate(content: Any, source: str) -> Any:
@@ -375,28 +452,108 @@ def _migrate(content: Any, source: str) -> Any:
     return content
 
 
+#: the seeds numpy, torch and Lightning all accept
+MAX_SEED = 2**32 - 1
+#: ``corpus_args`` keys that place a build outside the cache (``mir101 data chorales --out DIR
+#: --name NAME`` takes them): an experiment (or a run folder from elsewhere) never writes there
+CORPUS_PLACEMENT_KEYS = ("out", "name")
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
 def _check_values(cfg: DictConfig, source: str) -> None:
+    """Values the schema's types let through but no library can use: each a ConfigError naming the key."""
     d = cfg.data
     for key in ("patch_frames", "patch_hop_frames", "batch_size"):
         if d[key] <= 0:
             raise ConfigError(f"{source}: data.{key}={d[key]} must be a positive integer")
     if d.num_workers < 0:
         raise ConfigError(f"{source}: data.num_workers={d.num_workers} must be >= 0")
+    if d.max_items is not None and d.max_items <= 0:
+        raise ConfigError(
+            f"{source}: data.max_items={d.max_items} must be a positive integer, or null for every item"
+        )
     if not 0 <= d.split.valid < 1 or not 0 <= d.split.test < 1 or d.split.valid + d.split.test >= 1:
         raise ConfigError(
             f"{source}: data.split.valid={d.split.valid} and data.split.test={d.split.test} "
             "must be fractions in [0, 1) whose sum is below 1"
         )
-    if cfg.optim.lr <= 0:
-        raise ConfigError(f"{source}: optim.lr={cfg.optim.lr} must be positive")
-    if cfg.trainer.max_epochs <= 0 and cfg.trainer.max_steps <= 0:
+    for key, seed in (("train.seed", cfg.train.seed), ("data.split.seed", d.split.seed)):
+        if not 0 <= seed <= MAX_SEED:
+            raise ConfigError(f"{source}: {key}={seed} must be an integer from 0 to {MAX_SEED}")
+    _check_corpus_args(d, "data", source)
+    for name, node in (d.test_stores or {}).items():
+        if isinstance(node, Mapping):
+            _check_corpus_args(node, f"data.test_stores.{name}", source)
+    o = cfg.optim
+    if not _finite(o.lr) or o.lr <= 0:
+        raise ConfigError(f"{source}: optim.lr={o.lr} must be positive and finite (e.g. 1e-3)")
+    if not _finite(o.weight_decay) or o.weight_decay < 0:
+        raise ConfigError(f"{source}: optim.weight_decay={o.weight_decay} must be a finite number >= 0")
+    if o.warmup_steps < 0:
+        raise ConfigError(f"{source}: optim.warmup_steps={o.warmup_steps} must be >= 0")
+    t = cfg.trainer
+    if t.max_epochs <= 0 and t.max_steps <= 0:
         raise ConfigError(f"{source}: trainer.max_epochs or trainer.max_steps must be positive")
+    if t.max_time is not None and not re.fullmatch(r"\d+:\d\d:\d\d:\d\d", str(t.max_time).strip()):
+        sexagesimal = (
+            " (YAML reads an unquoted 1:00:00 as a number in base 60: quote it)"
+            if str(t.max_time).isdigit()
+            else ""
+        )
+        raise ConfigError(
+            f"{source}: trainer.max_time={t.max_time!r} must be a duration DD:HH:MM:SS (e.g. '00:12:00:00' "
+            f"for 12 hours), or null{sexagesimal}"
+        )
+    if t.gradient_clip_val is not None and (not _finite(t.gradient_clip_val) or t.gradient_clip_val < 0):
+        raise ConfigError(
+            f"{source}: trainer.gradient_clip_val={t.gradient_clip_val} must be a finite number >= 0, or null"
+        )
+    for key in ("val_check_interval", "limit_train_batches", "limit_val_batches"):
+        value = t[key]
+        if value is not None and (
+            not _finite(value) or value < 0 or (key == "val_check_interval" and value == 0)
+        ):
+            raise ConfigError(
+                f"{source}: trainer.{key}={value} must be a fraction of an epoch in (0, 1] or a number of "
+                "batches, or null"
+            )
+    if t.accumulate_grad_batches < 1:
+        raise ConfigError(
+            f"{source}: trainer.accumulate_grad_batches={t.accumulate_grad_batches} must be >= 1"
+        )
+    if t.log_every_n_steps < 1:
+        raise ConfigError(f"{source}: trainer.log_every_n_steps={t.log_every_n_steps} must be >= 1")
+    if cfg.train.patience is not None and cfg.train.patience < 0:
+        raise ConfigError(
+            f"{source}: train.patience={cfg.train.patience} must be >= 0 (0: no early stopping)"
+        )
     if cfg.train.mode not in (None, "min", "max"):
         raise ConfigError(f"{source}: train.mode='{cfg.train.mode}' must be 'min' or 'max'")
     if cfg.input and "name" not in cfg.input:
         raise ConfigError(f"{source}: the 'input' section needs a 'name' (e.g. name: hcqt)")
     if cfg.task and "name" not in cfg.task:
         raise ConfigError(f"{source}: the 'task' section needs a 'name' (e.g. name: multipitch)")
+
+
+def _check_corpus_args(node: Any, where: str, source: str) -> None:
+    """``corpus_args`` are the builder's parameters, but never where it writes: an experiment's
+    corpus is built in the user cache (keyed by its parameters), so a config (or a run folder's
+    config.yaml from elsewhere) cannot make mir101 write anywhere else."""
+    args = node.get("corpus_args") if isinstance(node, Mapping) else None
+    if not isinstance(args, Mapping):
+        if args is not None:
+            raise ConfigError(f"{source}: {where}.corpus_args must be a mapping of the corpus' parameters")
+        return
+    for key in CORPUS_PLACEMENT_KEYS:
+        if key in args:
+            raise ConfigError(
+                f"{source}: {where}.corpus_args.{key} is not allowed: an experiment's corpus is built in "
+                "the user cache; to build it in a folder of yours run `mir101 data "
+                f"{node.get('corpus') or 'chorales'} --out DIR` and give {where}.store=DIR/NAME"
+            )
 
 
 def to_container(node: Any) -> Any:

@@ -116,3 +116,214 @@ def test_a_run_still_loads_after_all_this(trained_run):
     task, model = load_run(trained_run)
     out = task.transcribe(model, np.zeros(SR, np.float32))
     assert out["salience"].shape == (48, 1 + SR // 512)
+
+
+# ----------------------------------------------------------------------------- every file of a run folder
+def _json_edit(**changes):
+    def damage(p):
+        import json
+
+        p.write_text(json.dumps({**json.loads(p.read_text()), **changes}))
+
+    return damage
+
+
+def _extras(**extras):
+    def damage(p):
+        import json
+
+        data = json.loads(p.read_text())
+        p.write_text(json.dumps({**data, "extras": {**data["extras"], **extras}}))
+
+    return damage
+
+
+def _write(data):
+    def damage(p):
+        p.write_bytes(data if isinstance(data, bytes) else data.encode())
+
+    return damage
+
+
+def _ckpt(edit):
+    def damage(p):
+        import torch
+
+        torch.save(edit(torch.load(p, weights_only=True)), p)
+
+    return damage
+
+
+def _other_weights(ckpt):
+    import torch
+
+    return {**ckpt, "state_dict": {k: torch.zeros(2, *v.shape) for k, v in ckpt["state_dict"].items()}}
+
+
+BINARY = bytes(range(256)) * 4
+#: (case, file in the run folder, damage, commands, what the one error line says after the path)
+RUN_FILES = [
+    (
+        "metrics.json truncated",
+        "metrics.json",
+        lambda p: p.write_bytes(p.read_bytes()[:40]),
+        "p",
+        "not valid JSON",
+    ),
+    ("metrics.json a list", "metrics.json", _write("[1, 2]"), "p", "not a mir101 evaluation"),
+    ("metrics.json binary", "metrics.json", _write(BINARY), "p", "not valid JSON"),
+    (
+        "metrics.json sets of strings",
+        "metrics.json",
+        _json_edit(sets={"test": {"Accuracy": "0.9"}}),
+        "p",
+        "not a number",
+    ),
+    (
+        "threshold a string",
+        "metrics.json",
+        _extras(threshold="high"),
+        "p",
+        "extras.threshold = 'high' is not a threshold",
+    ),
+    (
+        "threshold null",
+        "metrics.json",
+        _extras(threshold=None),
+        "p",
+        "extras.threshold = None is not a threshold",
+    ),
+    (
+        "threshold 7",
+        "metrics.json",
+        _extras(threshold=7),
+        "p",
+        "extras.threshold = 7 is not a threshold in [0, 1]",
+    ),
+    (
+        "metrics.json of another task",
+        "metrics.json",
+        _json_edit(task="tagging"),
+        "p",
+        "an evaluation of a 'tagging' run",
+    ),
+    (
+        "training.json binary",
+        "training.json",
+        _write(BINARY),
+        "er",
+        "cannot read the training summary: not UTF-8",
+    ),
+    ("training.json a list", "training.json", _write("[3]"), "er", "not a training summary"),
+    (
+        "train_seconds a list",
+        "training.json",
+        _write('{"train_seconds": [1]}'),
+        "er",
+        "'train_seconds' = [1] is not",
+    ),
+    (
+        "steps negative",
+        "training.json",
+        _write('{"steps": -4}'),
+        "er",
+        "'steps' = -4 is not a number of steps",
+    ),
+    ("config.yaml binary", "config.yaml", _write(BINARY), "per", "not a YAML text file"),
+    ("config.yaml cut", "config.yaml", lambda p: p.write_bytes(p.read_bytes()[:200]), "per", ": "),
+    ("config.yaml a list", "config.yaml", _write("- task\n"), "per", "the top level must be a mapping"),
+    ("split.json binary", "split.json", _write(BINARY), "er", "cannot read the split: not UTF-8 text"),
+    ("split.json a list", "split.json", _write("[1]"), "er", "not a split"),
+    (
+        "split.json of numbers",
+        "split.json",
+        _write('{"train": [1], "valid": [2], "test": [3]}'),
+        "er",
+        "must be a list of item keys",
+    ),
+    (
+        "split.json of another store",
+        "split.json",
+        _write('{"train": ["zz"], "valid": [], "test": []}'),
+        "er",
+        "names item(s) ['zz'] that the store",
+    ),
+    (
+        "state_dict a list",
+        "model.pt",
+        lambda p: __import__("torch").save({"state_dict": [1]}, p),
+        "pe",
+        "'state_dict' is not a mapping of tensors",
+    ),
+    (
+        "state_dict of strings",
+        "model.pt",
+        lambda p: __import__("torch").save({"state_dict": {"a": "b"}}, p),
+        "pe",
+        "'state_dict' is not a mapping",
+    ),
+    (
+        "last.ckpt of another model",
+        "checkpoints/last.ckpt",
+        _ckpt(_other_weights),
+        "r",
+        "the checkpoint holds another model than the one",
+    ),
+    (
+        "last.ckpt without optimizer",
+        "checkpoints/last.ckpt",
+        _ckpt(lambda c: {k: v for k, v in c.items() if k != "optimizer_states"}),
+        "r",
+        "(no 'optimizer_states')",
+    ),
+    (
+        "last.ckpt epoch a string",
+        "checkpoints/last.ckpt",
+        _ckpt(lambda c: {**c, "epoch": "x"}),
+        "r",
+        "('epoch' = 'x')",
+    ),
+    (
+        "last.ckpt without weights",
+        "checkpoints/last.ckpt",
+        _ckpt(lambda c: {"epoch": 1, "global_step": 3}),
+        "r",
+        "(no 'state_dict')",
+    ),
+    (
+        "metrics.csv binary",
+        "logs/metrics.csv",
+        _write(BINARY),
+        "er",
+        "cannot read the CSV log of the training",
+    ),
+    (
+        "metrics.csv not numbers",
+        "logs/metrics.csv",
+        lambda p: p.write_text(p.read_text().replace("0.", "x.")),
+        "er",
+        "is not a number; the CSV log",
+    ),
+]
+COMMANDS = {"p": "predict", "e": "evaluate", "r": "resume"}
+
+
+@pytest.mark.parametrize(
+    ("name", "damage", "command", "expected"),
+    [(c[1], c[2], COMMANDS[k], c[4]) for c in RUN_FILES for k in c[3]],
+    ids=[f"{c[0]}-{COMMANDS[k]}" for c in RUN_FILES for k in c[3]],
+)
+def test_a_damaged_run_file_is_one_line(run_copy, wav, tmp_path, cli_error, name, damage, command, expected):
+    """Every file of a run folder that predict, evaluate or --resume reads is read guarded: one
+    line naming it, before any work (a resumed run trains no step)."""
+    run = run_copy()
+    damage(run / name)
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    argv = {
+        "predict": _predict(run, wav, tmp_path),
+        "evaluate": ["evaluate", run],
+        "resume": ["train", "--resume", run, "trainer.max_epochs=9"],
+    }[command]
+    msg = cli_error(argv)
+    assert msg.startswith(str(run / name)) and expected in msg, msg
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before  # nothing rewritten

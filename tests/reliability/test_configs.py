@@ -184,3 +184,144 @@ def test_train_without_a_config(cli_error, tmp_path):
     assert cli_error(["train"]) == "mir101 train: give a CONFIG file, or --resume RUN_DIR"
     msg = cli_error(["train", "exp.yaml", "--resume", tmp_path])
     assert msg == f"mir101 train --resume {tmp_path} takes no CONFIG ('exp.yaml'): the run folder holds it"
+
+
+# ----------------------------------------------------------------------------- values no library can use
+#: (override, what the one error line says: the key and its value)
+BAD_VALUES = [
+    ("optim.lr=nan", "optim.lr=nan must be positive and finite"),
+    ("optim.lr=inf", "optim.lr=inf must be positive and finite"),
+    ("optim.lr=-inf", "optim.lr=-inf must be positive and finite"),
+    ("optim.weight_decay=nan", "optim.weight_decay=nan must be a finite number >= 0"),
+    ("optim.warmup_steps=-5", "optim.warmup_steps=-5 must be >= 0"),
+    ("train.seed=-1", "train.seed=-1 must be an integer from 0 to 4294967295"),
+    ("train.seed=4294967296", "train.seed=4294967296 must be an integer from 0 to 4294967295"),
+    ("data.split.seed=-3", "data.split.seed=-3 must be an integer from 0 to"),
+    ("trainer.seed=-1", "train.seed=-1 must be an integer"),  # the key's old place still checked
+    ("trainer.max_time=1hour", "trainer.max_time='1hour' must be a duration DD:HH:MM:SS"),
+    ("trainer.max_time=12:00", "trainer.max_time='720' must be a duration DD:HH:MM:SS"),  # base 60
+    ("trainer.max_time=1:00:00:00", "quote it"),
+    ("data.max_items=-1", "data.max_items=-1 must be a positive integer, or null"),
+    ("data.max_items=0", "data.max_items=0 must be a positive integer, or null"),
+    ("trainer.gradient_clip_val=nan", "trainer.gradient_clip_val=nan must be a finite number >= 0"),
+    ("trainer.accumulate_grad_batches=0", "trainer.accumulate_grad_batches=0 must be >= 1"),
+    ("trainer.log_every_n_steps=-1", "trainer.log_every_n_steps=-1 must be >= 1"),
+    ("trainer.val_check_interval=0", "trainer.val_check_interval=0 must be a fraction of an epoch"),
+    ("trainer.limit_val_batches=nan", "trainer.limit_val_batches=nan must be a fraction of an epoch"),
+    ("train.patience=-2", "train.patience=-2 must be >= 0"),
+]
+
+
+@pytest.mark.parametrize(("override", "expected"), BAD_VALUES, ids=[c[0] for c in BAD_VALUES])
+def test_a_value_no_library_can_use_is_named(tiny_store, tmp_path, cli_error, override, expected):
+    path = write_config(tmp_path / "exp.yaml", tiny_store, tmp_path / "run")
+    msg = cli_error(["train", path, override])
+    assert expected in msg and str(path) in msg, msg
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_trainer_option_lightning_refuses_once_it_sees_the_data(tiny_store, tmp_path, cli_error):
+    """Lightning checks val_check_interval against the number of batches inside fit: still one
+    line, naming the key."""
+    path = write_config(tmp_path / "exp.yaml", tiny_store, tmp_path / "run")
+    msg = cli_error(["train", path, "trainer.val_check_interval=1000"])
+    assert msg.startswith("trainer.val_check_interval=1000: refused by Lightning"), msg
+
+
+@pytest.mark.parametrize(
+    ("lines", "key"),
+    [
+        ({"name": "${run_dir}", "run_dir": "${name}"}, "name"),
+        ({"name": "${name}"}, "name"),
+        ({"name": "${data.store}", "data": {"store": "${task.name}"}, "task": {"name": "${name}"}}, "name"),
+        ({"data": {"batch_size": "${data.patch_frames}", "patch_frames": "${data.batch_size}"}}, "data."),
+    ],
+    ids=["two keys", "itself", "three keys", "nested"],
+)
+def test_an_interpolation_cycle_is_named(tiny_store, tmp_path, cli_error, lines, key):
+    path = write_config(tmp_path / "exp.yaml", tiny_store, tmp_path / "run")
+    cfg = yaml.safe_load(path.read_text())
+    for section, value in lines.items():
+        cfg[section] = {**cfg[section], **value} if isinstance(value, dict) else value
+    path.write_text(yaml.safe_dump(cfg))
+    msg = cli_error(["train", path])
+    assert msg.startswith(f"{path}: key '{key}") and "Recursive interpolation" in msg, msg
+
+
+def test_an_interpolation_of_a_missing_key_is_named(tiny_store, tmp_path, cli_error):
+    path = write_config(tmp_path / "exp.yaml", tiny_store, tmp_path / "run", name="${nope}")
+    assert cli_error(["train", path]) == f"{path}: key 'name': Interpolation key 'nope' not found"
+
+
+def _zip(p):
+    import zipfile
+
+    with zipfile.ZipFile(p, "w") as z:
+        z.writestr("archive/data.pkl", b"\x80\x02}q\x00.")
+
+
+@pytest.mark.parametrize(
+    ("write", "expected"),
+    [
+        (lambda p: p.write_bytes(bytes(range(256)) * 8), "not a YAML text file"),
+        (_zip, "not a YAML text file"),
+        (lambda p: p.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(200)), "invalid YAML"),
+        (lambda p: p.write_text("task: {name: multipitch}\nx: \x00\x01\n"), "invalid YAML"),
+        (lambda p: p.write_text("task: " + "[" * 5000 + "]" * 5000 + "\n"), "nested too deeply"),
+        (lambda p: p.write_text("task: " + "[" * 100 + "]" * 100 + "\n"), "nested more than 64 levels"),
+    ],
+    ids=["random bytes", "a zip (a checkpoint)", "a WAV header", "control characters", "deep", "deeper than 64"],
+)
+def test_a_file_that_is_not_a_config(tmp_path, cli_error, write, expected):
+    path = tmp_path / "exp.yaml"
+    write(path)
+    msg = cli_error(["train", path])
+    assert msg.startswith(str(path)) and expected in msg, msg
+
+
+BOMB = "".join(
+    f"{n}: &{n} [{', '.join([f'*{p}'] * 9) if p else ', '.join(['lol'] * 9)}]\n"
+    for p, n in zip(["", "a", "b", "c", "d", "e", "f", "g"], ["a", "b", "c", "d", "e", "f", "g", "h"])
+)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("where", ["experiment", "model file", "extends"])
+def test_a_yaml_alias_bomb_is_refused_quickly(tiny_store, tmp_path, cli_error, where):
+    """Nine aliases of nine aliases...: 43 M values once expanded; refused, never expanded."""
+    bomb = tmp_path / "bomb.yaml"
+    path = write_config(tmp_path / "exp.yaml", tiny_store, tmp_path / "run")
+    if where == "experiment":
+        path.write_text(path.read_text() + BOMB + "task: {name: multipitch, pos_weight: 3, x: *h}\n")
+        culprit = path
+    elif where == "model file":
+        bomb.write_text(BOMB + "layers: *h\n")
+        path = write_config(path, tiny_store, tmp_path / "run", model=str(bomb))
+        culprit = bomb
+    else:
+        bomb.write_text(BOMB + "name: x\n")
+        path.write_text(f"extends: {bomb}\n" + path.read_text())
+        culprit = bomb
+    msg = cli_error(["train", path])
+    assert msg.startswith(f"{culprit}: the YAML expands to more than 100000 values"), msg
+
+
+@pytest.mark.parametrize(
+    ("data", "key"),
+    [
+        ({"corpus": "chorales", "store": None, "corpus_args": {"name": "x"}}, "data.corpus_args.name"),
+        ({"corpus": "notes", "store": None, "corpus_args": {"out": "{out}"}}, "data.corpus_args.out"),
+        (
+            {"test_stores": {"other": {"corpus": "chorales", "corpus_args": {"n": 1, "out": "{out}"}}}},
+            "data.test_stores.other.corpus_args.out",
+        ),
+    ],
+    ids=["name collides with the corpus name", "out", "out of a test store"],
+)
+def test_corpus_args_never_place_the_corpus(tiny_store, tmp_path, cli_error, data, key):
+    out = tmp_path / "elsewhere"
+    text = yaml.safe_dump(data).replace("'{out}'", str(out))
+    path = write_config(tmp_path / "exp.yaml", tiny_store, tmp_path / "run", data=yaml.safe_load(text))
+    msg = cli_error(["train", path])
+    assert f"{key} is not allowed" in msg and "mir101 data" in msg, msg
+    assert not out.exists()
