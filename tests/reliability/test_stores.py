@@ -16,8 +16,9 @@ import pytest
 
 from mir101.data.store import Store
 from mir101.data.targets import chord_class
-from mir101.errors import AnnotationError, AudioError
+from mir101.errors import AnnotationError, AudioError, StoreValidationError
 from mir101.inputs import FeatureCache, HarmonicCQT
+from tinyrun import write_config
 
 SR = 22050
 SECOND = (np.zeros(SR, np.float32), SR)
@@ -161,3 +162,166 @@ def test_features_of_a_nan_item_name_the_item(tmp_path, monkeypatch):
     ):
         FeatureCache(Store(prefix), hcqt, progress=False)
     assert not list((tmp_path / "cache" / "features").glob("*.hdf5"))  # nothing half-written kept
+
+
+# ----------------------------------------------------------------------------- every command checks
+def _copy_store(src: Path, dst: Path) -> Path:
+    import shutil
+
+    dst.mkdir(parents=True, exist_ok=True)
+    for ext in (".hdf5", ".pyjama"):
+        shutil.copy(src.with_suffix(ext), dst / f"bad{ext}")
+    return dst / "bad"
+
+
+def _replace_audio(make):
+    """A damage replacing item0's dataset by ``make(x, f)`` (``x`` its samples, ``f`` the file)."""
+
+    def damage(prefix: Path) -> None:
+        with h5py.File(prefix.with_suffix(".hdf5"), "a") as f:
+            x, sr = f["item0"][()], f["item0"].attrs["sr_hz"]
+            del f["item0"]
+            made = make(x, f)
+            if made is not None:
+                f["item0"] = made
+            f["item0"].attrs["sr_hz"] = sr
+
+    return damage
+
+
+def _set_attr(value):
+    def damage(prefix: Path) -> None:
+        with h5py.File(prefix.with_suffix(".hdf5"), "a") as f:
+            f["item0"].attrs["sr_hz"] = value
+
+    return damage
+
+
+def _edit_note(value):
+    def damage(prefix: Path) -> None:
+        doc = json.loads(prefix.with_suffix(".pyjama").read_text())
+        doc["collection"]["entry"][0]["pitchmidi"][1]["value"] = value
+        prefix.with_suffix(".pyjama").write_text(json.dumps(doc))
+
+    return damage
+
+
+def _huge(x, f):
+    f.create_dataset("item0", shape=(10**10,), dtype=np.float32, chunks=(1 << 16,))  # nothing written
+
+
+#: (case, damage of item0 of a valid store, what the one error line says)
+DAMAGED = [
+    (
+        "int16 audio",
+        _replace_audio(lambda x, f: (x * 32767).astype(np.int16)),
+        "audio must be float, got dtype int16",
+    ),
+    (
+        "float64 as int32",
+        _replace_audio(lambda x, f: x.astype(np.int32)),
+        "audio must be float, got dtype int32",
+    ),
+    ("(samples, 2)", _replace_audio(lambda x, f: np.stack([x, x], axis=1)), "got shape (44100, 2)"),
+    ("(1, 1, N)", _replace_audio(lambda x, f: x[None, None]), "got shape (1, 1, 44100)"),
+    ("(N, 1)", _replace_audio(lambda x, f: x[:, None]), "got shape (44100, 1)"),
+    ("ten billion samples declared", _replace_audio(_huge), "declares 10000000000 samples at 22050 Hz"),
+    (
+        "a group, not audio",
+        _replace_audio(lambda x, f: f.create_group("item0") and None),
+        "not an audio dataset",
+    ),
+    ("sr_hz of 1 Hz", _set_attr(1), "a sample rate of 1 Hz is outside"),
+    ("sr_hz of 10 MHz", _set_attr(10_000_000), "a sample rate of 1e+07 Hz is outside"),
+    ("sr_hz a string", _set_attr("fast"), "attribute 'sr_hz' must be a positive number, got 'fast'"),
+    ("sr_hz NaN", _set_attr(np.nan), "attribute 'sr_hz' must be a positive number"),
+    ("a pitch 'C4'", _edit_note("C4"), "key 'pitchmidi'[1]: value 'C4' must be a finite number"),
+    ("a pitch null", _edit_note(None), "key 'pitchmidi'[1]: value None must be a finite number"),
+    ("a pitch list", _edit_note([60, 64]), "key 'pitchmidi'[1]: value [60, 64] must be a finite number"),
+    ("a pitch true", _edit_note(True), "key 'pitchmidi'[1]: value True must be a finite number"),
+]
+
+
+@pytest.fixture
+def damaged(tiny_store, tmp_path):
+    def make(damage) -> Path:
+        prefix = _copy_store(tiny_store, tmp_path / "store")
+        damage(prefix)
+        return prefix
+
+    return make
+
+
+@pytest.mark.parametrize(("damage", "expected"), [c[1:] for c in DAMAGED], ids=[c[0] for c in DAMAGED])
+def test_validate_names_the_damage(damaged, cli_error, damage, expected):
+    prefix = damaged(damage)
+    msg = cli_error(["data", "validate", prefix])
+    assert expected in msg and str(prefix.parent) in msg, msg
+
+
+@pytest.mark.parametrize(("damage", "expected"), [c[1:] for c in DAMAGED], ids=[c[0] for c in DAMAGED])
+def test_training_on_a_store_validate_rejects_fails_in_one_line(
+    damaged, tmp_path, cli_error, damage, expected
+):
+    """The store is checked as it opens (nothing read yet): no training to Accuracy 0, no
+    traceback from numpy, no 40 GB read."""
+    prefix = damaged(damage)
+    cfg = write_config(tmp_path / "exp.yaml", prefix, tmp_path / "run", trainer={"max_epochs": 1})
+    msg = cli_error(["train", cfg])
+    assert expected in msg, msg
+    assert not (tmp_path / "run" / "model.pt").exists()
+
+
+@pytest.mark.parametrize("command", ["info", "validate"])
+def test_every_store_command_checks_the_store(damaged, cli_error, command):
+    prefix = damaged(_replace_audio(lambda x, f: np.stack([x, x], axis=1)))
+    assert "got shape (44100, 2)" in cli_error(["data", command, prefix])
+
+
+def test_an_item_larger_than_the_memory_is_refused_before_reading(damaged, tmp_path, cli_error, monkeypatch):
+    prefix = damaged(_replace_audio(lambda x, f: np.tile(x, 4)))  # 176400 samples, 1.4 MB to read
+    monkeypatch.setattr("mir101.data.store.available_memory", lambda: 1_000_000)
+    cfg = write_config(tmp_path / "exp.yaml", prefix, tmp_path / "run", trainer={"max_epochs": 1})
+    msg = cli_error(["train", cfg])
+    assert msg.endswith(
+        "item 'item0' (entry 0): declares 176400 samples (1.4 MB to read), more than the available memory (1.0 MB)"
+    ), msg
+
+
+def test_the_duration_bound_can_be_raised(damaged, monkeypatch):
+    """The rare real case: a store of 4-hour items opens once MIR101_MAX_AUDIO_SECONDS allows it."""
+    prefix = damaged(lambda p: None)
+    monkeypatch.setenv("MIR101_MAX_AUDIO_SECONDS", "1.5")
+    with pytest.raises(StoreValidationError, match=r"MIR101_MAX_AUDIO_SECONDS=3"):
+        Store(prefix)
+    monkeypatch.setenv("MIR101_MAX_AUDIO_SECONDS", "3")
+    assert len(Store(prefix)) == 6
+
+
+def test_opening_says_the_first_problem_and_how_many_more(damaged, tmp_path, cli_error):
+    def all_int16_and_c4(prefix: Path) -> None:
+        with h5py.File(prefix.with_suffix(".hdf5"), "a") as f:
+            for key in list(f):
+                x = f[key][()]
+                del f[key]
+                f[key] = (x * 32767).astype(np.int16)
+                f[key].attrs["sr_hz"] = SR
+        doc = json.loads(prefix.with_suffix(".pyjama").read_text())
+        for e in doc["collection"]["entry"]:
+            e["pitchmidi"][0]["value"] = "C4"
+        prefix.with_suffix(".pyjama").write_text(json.dumps(doc))
+
+    prefix = damaged(all_int16_and_c4)
+    cfg = write_config(tmp_path / "exp.yaml", prefix, tmp_path / "run", trainer={"max_epochs": 1})
+    msg = cli_error(["train", cfg])
+    assert "value 'C4' must be a finite number" in msg, msg
+    assert msg.endswith(f"(and 11 more problem(s): `mir101 data validate {prefix}` lists them all)"), msg
+    with Store(prefix, validate=False) as store:
+        assert len(store.validate()) == 12
+
+
+@pytest.mark.parametrize("peak", [1e30, 3e38, 1e3])
+def test_validate_finds_samples_far_outside_the_unit_range(damaged, cli_error, peak):
+    prefix = damaged(_replace_audio(lambda x, f: (x / np.abs(x).max() * peak).astype(np.float32)))
+    msg = cli_error(["data", "validate", prefix])
+    assert "far outside [-1, 1]" in msg, msg

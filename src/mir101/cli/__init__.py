@@ -62,17 +62,25 @@ def output_dir(path: str | os.PathLike, option: str) -> Path:
     return out
 
 
+#: the one handler :func:`configure_logging` installs (replaced on each call, never another's)
+_HANDLER: logging.Handler | None = None
+
+
 def configure_logging(verbose: int) -> None:
     """mir101's INFO messages by default; ``-vv`` its DEBUG messages; ``-vvv`` every library's.
 
     Other libraries (numba, matplotlib, h5py...) stay at WARNING below ``-vvv``: their debug
-    output is hundreds of lines that say nothing about the run.
+    output is hundreds of lines that say nothing about the run. The handler goes to the current
+    ``sys.stderr``; handlers installed by others (pytest's caplog, a notebook's) are left alone.
     """
-    logging.basicConfig(
-        level=logging.DEBUG if verbose >= 3 else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-        force=True,
-    )
+    global _HANDLER
+    root = logging.getLogger()
+    if _HANDLER is not None:
+        root.removeHandler(_HANDLER)
+    _HANDLER = logging.StreamHandler(sys.stderr)
+    _HANDLER.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root.addHandler(_HANDLER)
+    root.setLevel(logging.DEBUG if verbose >= 3 else logging.WARNING)
     logging.getLogger("mir101").setLevel(logging.DEBUG if verbose >= 2 else logging.INFO)
 
 

@@ -34,12 +34,18 @@ __all__ = [
     "annotation_kind",
     "entry_key",
     "validate_collection",
+    "value_problems",
     "series_unit",
+    "is_numeric_annotation",
+    "NUMERIC_ANNOTATIONS",
 ]
 
 SCHEMA_VERSION = 1.31
 #: segment annotations whose segments must not overlap each other (one label at a time)
 EXCLUSIVE_SEGMENTS = frozenset({"chord"})
+#: annotations whose values are numbers (as are those whose name holds 'midi', starts with 'f0',
+#: or whose ``descriptiondefinition`` gives a ``unit``): a pitch "C4" is refused, not trained on
+NUMERIC_ANNOTATIONS = frozenset({"pitchmidi", "pitch", "velocity", "f0", "f0multi", "tempo", "transposition"})
 _RESERVED = frozenset({"filepath"})
 
 
@@ -71,13 +77,40 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
-def _check_segments(name: str, items: list[Any], where: str, problems: list[str]) -> None:
+def is_numeric_annotation(name: str, definition: Mapping[str, Any] | None = None) -> bool:
+    """Whether annotation ``name`` holds numbers: a known numeric name, a name holding 'midi' or
+    starting with 'f0', or one whose definition gives a ``unit``."""
+    if name in NUMERIC_ANNOTATIONS or "midi" in name or name.startswith("f0"):
+        return True
+    d = definition.get(name) if isinstance(definition, Mapping) else None
+    return isinstance(d, Mapping) and "unit" in d
+
+
+def _value_problem(value: Any, numeric: bool) -> str | None:
+    """Why a global or segment ``value`` is unusable (``None``: it is fine)."""
+    if numeric:
+        if not _is_number(value):
+            return f"value {value!r} must be a finite number"
+        return None
+    if isinstance(value, bool) or _is_number(value) or isinstance(value, str):
+        return None
+    if isinstance(value, float):
+        return f"value {value!r} must be a finite number or a string"
+    return f"value {value!r} must be a string or a number, got {type(value).__name__}"
+
+
+def _check_segments(
+    name: str, items: list[Any], where: str, problems: list[str], numeric: bool, values: list[str]
+) -> None:
     spans = []
     for j, item in enumerate(items):
         at = f"{where}, key '{name}'[{j}]"
         if not isinstance(item, Mapping) or "value" not in item:
             problems.append(f"{at}: a segment must be an object with 'value', 'time', 'duration'")
             continue
+        bad = _value_problem(item["value"], numeric)
+        if bad:
+            values.append(f"{at}: {bad}")
         t, d = item.get("time"), item.get("duration")
         if not _is_number(t) or not _is_number(d):
             problems.append(f"{at}: 'time' and 'duration' must be finite numbers, got {t!r} and {d!r}")
@@ -125,21 +158,38 @@ def _check_series(name: str, items: list[Any], where: str, problems: list[str]) 
                 problems.append(f"{at}: voice {v} holds non-numeric values")
 
 
-def validate_collection(data: Any, source: str) -> list[str]:
-    """All problems of a parsed ``.pyjama`` document, each naming ``source``, the entry and key."""
+def validate_collection(data: Any, source: str, values: bool = True) -> list[str]:
+    """All problems of a parsed ``.pyjama`` document, each naming ``source``, the entry and key.
+
+    ``values=False``: the structure only, not the type of each value (:func:`value_problems`).
+    """
+    structure, wrong = _collect(data, source)
+    return structure + wrong if values else structure
+
+
+def value_problems(data: Any, source: str) -> list[str]:
+    """Values of the wrong type (a pitch ``"C4"``, a tag ``null``) in a parsed ``.pyjama`` document."""
+    return _collect(data, source)[1]
+
+
+def _collect(data: Any, source: str) -> tuple[list[str], list[str]]:
+    """``(structure problems, value problems)`` of a parsed document."""
+    wrong: list[str] = []
     problems: list[str] = []
     if not isinstance(data, Mapping):
-        return [f"{source}: the top level must be a JSON object, got {type(data).__name__}"]
+        return [f"{source}: the top level must be a JSON object, got {type(data).__name__}"], wrong
     if "schemaversion" not in data:
         problems.append(f"{source}: missing key 'schemaversion'")
     coll = data.get("collection")
     if not isinstance(coll, Mapping):
-        return problems + [f"{source}: missing or invalid key 'collection' (an object with 'entry')"]
-    if not isinstance(coll.get("descriptiondefinition", {}), Mapping):
+        return problems + [f"{source}: missing or invalid key 'collection' (an object with 'entry')"], wrong
+    definition = coll.get("descriptiondefinition", {})
+    if not isinstance(definition, Mapping):
         problems.append(f"{source}: 'collection.descriptiondefinition' must be an object")
+        definition = {}
     entries = coll.get("entry")
     if not isinstance(entries, list):
-        return problems + [f"{source}: missing or invalid key 'collection.entry' (a list of entries)"]
+        return problems + [f"{source}: missing or invalid key 'collection.entry' (a list of entries)"], wrong
     seen: dict[str, int] = {}
     for i, entry in enumerate(entries):
         where = f"{source}: entry {i}"
@@ -164,8 +214,9 @@ def validate_collection(data: Any, source: str) -> list[str]:
                 problems.append(f"{where}, key '{name}': an annotation must be a list of items")
                 continue
             kind = annotation_kind(items)
+            numeric = is_numeric_annotation(name, definition)
             if kind == "segment":
-                _check_segments(name, items, where, problems)
+                _check_segments(name, items, where, problems, numeric, wrong)
             elif kind == "series":
                 _check_series(name, items, where, problems)
             else:
@@ -174,4 +225,8 @@ def validate_collection(data: Any, source: str) -> list[str]:
                         problems.append(
                             f"{where}, key '{name}'[{j}]: an item must be an object with a 'value'"
                         )
-    return problems
+                        continue
+                    bad = _value_problem(item["value"], numeric)
+                    if bad:
+                        wrong.append(f"{where}, key '{name}'[{j}]: {bad}")
+    return problems, wrong

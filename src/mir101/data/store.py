@@ -22,17 +22,26 @@ from typing import Any
 import h5py
 import numpy as np
 
+from mir101.data.audio import FAR_OUT_OF_RANGE, AudioLimits, audio_limits
 from mir101.data.pyjama import (
     SCHEMA_VERSION,
     annotation_kind,
     entry_key,
     series_unit,
     validate_collection,
+    value_problems,
 )
 from mir101.errors import AnnotationError, StoreError, StoreValidationError
 from mir101.utils.io import LazyHDF5, atomic_path
 
-__all__ = ["Store", "StoreWriter", "store_paths", "Segments", "Series"]
+__all__ = [
+    "Store",
+    "StoreWriter",
+    "store_paths",
+    "Segments",
+    "Series",
+    "available_memory",
+]
 
 log = logging.getLogger(__name__)
 
@@ -93,11 +102,15 @@ class Store(LazyHDF5):
 
     Args:
         path: the store's prefix (``DIR/name``) or the path of its ``.hdf5`` or ``.pyjama``.
-        validate: check the pyjama structure on open (cheap); the audio is checked by
-            :meth:`validate`, which reads every item.
+        validate: on open, run every check of :meth:`validate` that reads no audio: the pyjama
+            structure and value types, pyjama/HDF5 keys, each item's dtype, shape, ``sr_hz``,
+            declared duration (:func:`~mir101.data.audio.audio_limits`) and declared size
+            against the available memory. :meth:`validate` also reads every sample (NaN, inf,
+            samples far outside [-1, 1]).
 
     Raises:
-        StoreError: a file is missing or unreadable; StoreValidationError: the pyjama is malformed.
+        StoreError: a file is missing or unreadable; StoreValidationError: the store has problems
+            (the first one, in one line saying how many more: ``mir101 data validate`` lists all).
 
     Examples:
         >>> store = Store("tests/data/tiny")          # doctest: +SKIP
@@ -117,7 +130,7 @@ class Store(LazyHDF5):
         # without validation, open whatever has the layout (validate() lists the problems); a
         # document without a 'collection.entry' list cannot be read at all
         if validate or not _has_entry_list(self.document):
-            problems = validate_collection(self.document, str(self.pyjama_path))
+            problems = validate_collection(self.document, str(self.pyjama_path), values=False)
             if problems:
                 raise StoreValidationError(problems)
         self.entries: list[dict[str, Any]] = list(self.document["collection"]["entry"])
@@ -132,6 +145,14 @@ class Store(LazyHDF5):
                 continue
         self.keys: list[str] = list(self._index)
         self._h5: h5py.File | None = None
+        if validate:
+            # what `mir101 data validate` checks without reading audio, on every open: a command
+            # never trains on (or reads) what validate would reject
+            problems = value_problems(self.document, str(self.pyjama_path))
+            problems += self._content_problems(read_audio=False, fail_on_open=True)
+            self.close()
+            if problems:
+                raise StoreValidationError(_first_problem(problems, self.pyjama_path))
 
     # ------------------------------------------------------------------ hdf5 access
     def _h5_path(self) -> Path:
@@ -264,32 +285,57 @@ class Store(LazyHDF5):
         }
 
     def validate(self) -> list[str]:
-        """Every problem of the store: pyjama structure, pyjama/HDF5 mismatches, bad audio."""
+        """Every problem of the store: pyjama structure and values, pyjama/HDF5 mismatches, bad
+        audio (every sample is read)."""
         problems = validate_collection(self.document, str(self.pyjama_path))
+        return problems + self._content_problems(read_audio=True)
+
+    def _content_problems(self, read_audio: bool, fail_on_open: bool = False) -> list[str]:
+        """Problems of the HDF5 items and of annotations that depend on them; ``read_audio``:
+        also scan every sample. ``fail_on_open``: an HDF5 that cannot be opened raises."""
         try:
             h5keys = set(self.h5.keys())
         except StoreError as err:
-            return problems + [str(err)]
+            if fail_on_open:
+                raise
+            return [str(err)]
+        problems = []
         src = str(self.hdf5_path)
+        present = {}
         for key, i in self._index.items():
-            if key not in h5keys:
+            if key in h5keys or (("/" in key) and key in self.h5):
+                present[key] = i
+            else:
                 problems.append(f"{self.pyjama_path}: entry {i} ('{key}'): no audio with this key in {src}")
-        for key in sorted(h5keys - set(self.keys)):
+        tops = {k.split("/", 1)[0] for k in self._index}
+        for key in sorted(h5keys - set(self.keys) - tops):
             problems.append(f"{src}: item '{key}' has no annotation entry in {self.pyjama_path}")
-        for key, i in self._index.items():
-            if key not in h5keys:
+        limits = audio_limits()
+        memory = available_memory()
+        for key, i in present.items():
+            where = f"{src}: item '{key}' (entry {i})"
+            ds = self.h5[key]
+            if not isinstance(ds, h5py.Dataset):
+                problems.append(f"{where}: a group of datasets, not an audio dataset")
                 continue
-            problems.extend(_audio_problems(self.h5[key], f"{src}: item '{key}' (entry {i})"))
-            sr = self.h5[key].attrs.get("sr_hz")
-            if sr and self.h5[key].shape[-1]:
-                dur = self.h5[key].shape[-1] / float(sr)
+            bad_audio = _audio_problems(ds, where, read_audio, limits, memory)
+            problems.extend(bad_audio)
+            sr = ds.attrs.get("sr_hz")
+            if not bad_audio and ds.shape[-1]:
+                dur = ds.shape[-1] / float(sr)
                 for name, items in self.entries[i].items():
-                    if name == "filepath" or annotation_kind(items) != "segment":
+                    if (
+                        name == "filepath"
+                        or not isinstance(items, list)
+                        or annotation_kind(items) != "segment"
+                    ):
                         continue
                     late = [
                         j
                         for j, it in enumerate(items)
-                        if isinstance(it.get("time"), (int, float)) and it["time"] > dur + 1e-3
+                        if isinstance(it, Mapping)
+                        and isinstance(it.get("time"), (int, float))
+                        and it["time"] > dur + 1e-3
                     ]
                     if late:
                         problems.append(
@@ -343,30 +389,120 @@ def _key_or_index(entry: Mapping[str, Any], i: int) -> str:
         return f"#{i}"
 
 
-def _audio_problems(ds: h5py.Dataset, where: str) -> list[str]:
+#: the most channels an item may have: a (samples, channels) array stored the wrong way round
+#: is refused instead of read as thousands of channels of a few samples
+MAX_CHANNELS = 64
+
+
+def _first_problem(problems: list[str], pyjama: Path) -> list[str]:
+    """What opening a store reports: its first problem, in one line saying how many more there are
+    (``mir101 data validate`` lists them all)."""
+    if len(problems) <= 1:
+        return problems
+    prefix = pyjama.with_suffix("")
+    return [
+        f"{problems[0]} (and {len(problems) - 1} more problem(s): `mir101 data validate {prefix}` lists them all)"
+    ]
+
+
+def _size(n: float) -> str:
+    return f"{n / 1e9:.1f} GB" if n >= 1e8 else f"{n / 1e6:.1f} MB"
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (``None`` if the system does not say)."""
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().available)
+    except Exception:  # psutil is optional
+        pass
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fid:
+            for line in fid:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _positive_number(x: Any) -> bool:
+    try:
+        return bool(np.isscalar(x) and not isinstance(x, (str, bytes)) and np.isfinite(x) and float(x) > 0)
+    except (TypeError, ValueError):
+        return False
+
+
+def _audio_problems(
+    ds: h5py.Dataset,
+    where: str,
+    read_audio: bool = True,
+    limits: AudioLimits | None = None,
+    memory: int | None = None,
+) -> list[str]:
+    """Problems of one audio item: its dtype, shape, ``sr_hz`` and declared duration and size
+    (from the HDF5 header, nothing read), then, with ``read_audio``, every sample."""
+    limits = limits or audio_limits()
     problems = []
     sr = ds.attrs.get("sr_hz")
     if sr is None:
         problems.append(f"{where}: missing attribute 'sr_hz'")
-    elif not np.isscalar(sr) or not float(sr) > 0:
+        sr = None
+    elif not _positive_number(sr):
         shown = sr.item() if isinstance(sr, np.generic) else sr
+        shown = shown.tolist() if isinstance(shown, np.ndarray) else shown
         problems.append(f"{where}: attribute 'sr_hz' must be a positive number, got {shown!r}")
+        sr = None
+    elif limits.sr_problem(float(sr)):
+        problems.append(f"{where}: attribute 'sr_hz': {limits.sr_problem(float(sr))}")
+        sr = None
     if not np.issubdtype(ds.dtype, np.floating):
-        problems.append(f"{where}: audio must be float, got dtype {ds.dtype}")
+        problems.append(
+            f"{where}: audio must be float, got dtype {ds.dtype} (store float32 waveforms in [-1, 1]; "
+            "integer PCM divided by its full scale)"
+        )
         return problems
     if ds.ndim not in (1, 2):
         problems.append(f"{where}: audio must be (samples,) or (channels, samples), got shape {ds.shape}")
         return problems
+    if ds.ndim == 2 and (ds.shape[0] > MAX_CHANNELS or (ds.shape[0] > ds.shape[1] and ds.shape[1] > 0)):
+        problems.append(
+            f"{where}: audio must be (samples,) or (channels, samples), got shape {ds.shape}: "
+            f"{ds.shape[0]} channels of {ds.shape[1]} samples? (a (samples, channels) array must be transposed)"
+        )
+        return problems
     if ds.shape[-1] == 0:
         problems.append(f"{where}: audio is empty")
         return problems
+    if sr is not None:
+        long = limits.duration_problem(int(ds.shape[-1]), float(sr))
+        if long:
+            problems.append(f"{where}: declares {long}")
+            return problems
+    need = int(ds.size) * (4 + ds.dtype.itemsize)  # the stored samples and their float32 copy
+    if memory is not None and need > memory:
+        problems.append(
+            f"{where}: declares {ds.shape[-1]} samples ({_size(need)} to read), more than the "
+            f"available memory ({_size(memory)})"
+        )
+        return problems
+    if not read_audio:
+        return problems
     step = 1 << 20
+    peak = 0.0
     for s in range(0, ds.shape[-1], step):
         block = ds[..., s : s + step]
         if not np.all(np.isfinite(block)):
             bad = int(np.argmax(~np.isfinite(block.reshape(-1)))) % block.shape[-1] + s
             problems.append(f"{where}: audio holds NaN or inf (first at sample {bad})")
-            break
+            return problems
+        peak = max(peak, float(np.max(np.abs(block))))
+    if peak > FAR_OUT_OF_RANGE:
+        problems.append(
+            f"{where}: samples reach {peak:.3g}, far outside [-1, 1] (audio must be float in [-1, 1]; "
+            "unscaled integers?)"
+        )
     return problems
 
 
