@@ -132,3 +132,106 @@ def test_predict_into_a_read_only_folder(trained_run, wav, tmp_path, cli_error, 
     msg = cli_error(["predict", "multipitch", trained_run, wav, "--out", out])
     assert msg.startswith(f"--out {out}: cannot write there (Permission denied)"), msg
     assert list(out.iterdir()) == []
+
+
+# ----------------------------------------------------------------------------- writes stay where the user said
+def _files(root):
+    return {p for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["../../x", "../x", "sub/x", "ABSOLUTE", "..", ".", "", " ", "x\\..\\y", ".hidden", "a\x00b"],
+    ids=["../../x", "../x", "sub/x", "absolute", "..", ".", "empty", "blank", "backslashes", "hidden", "NUL"],
+)
+@pytest.mark.parametrize("corpus", ["chorales", "notes"])
+def test_corpus_name_is_a_name_not_a_path(tmp_path, cli_error, name, corpus):
+    out = tmp_path / "a" / "b" / "out"
+    before = _files(tmp_path)
+    argv = [*CHORALES] if corpus == "chorales" else ["data", "notes", "--n", "2", "--sr", "8000", "--quiet"]
+    name = str(tmp_path / "escape") if name == "ABSOLUTE" else name
+    msg = cli_error([*argv, "--out", out, "--name", name])
+    assert msg.startswith(f"--name {name!r} must be a plain file name"), msg
+    assert _files(tmp_path) == before
+
+
+def test_corpus_name_needs_out(cli_error):
+    assert "give --out DIR too" in cli_error([*CHORALES, "--name", "mine"])
+
+
+def _edit_run_config(run, **data):
+    import yaml
+
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    cfg["data"].update(data)
+    (run / "config.yaml").write_text(yaml.safe_dump(cfg))
+
+
+@pytest.mark.parametrize("command", ["evaluate", "resume", "predict"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"store": None, "corpus": "chorales", "corpus_args": {"n": 1, "out": "{elsewhere}"}},
+        {"store": None, "corpus": "notes", "corpus_args": {"n": 2, "out": "{elsewhere}", "name": "n"}},
+        {"test_stores": {"other": {"corpus": "chorales", "corpus_args": {"n": 1, "out": "{elsewhere}"}}}},
+    ],
+    ids=["corpus out", "corpus out and name", "test store out"],
+)
+def test_a_run_folder_from_elsewhere_never_writes_outside_itself(
+    run_copy, tmp_path, wav, cli_error, command, data
+):
+    """A config.yaml naming corpus_args.out (a run folder someone sent) is refused in one line;
+    nothing is written at the place it names."""
+    import yaml
+
+    run = run_copy()
+    elsewhere = tmp_path / "elsewhere"
+    _edit_run_config(run, **yaml.safe_load(yaml.safe_dump(data).replace("'{elsewhere}'", str(elsewhere))))
+    argv = {
+        "evaluate": ["evaluate", run],
+        "resume": ["train", "--resume", run, "trainer.max_epochs=9"],
+        "predict": ["predict", "multipitch", run, wav],
+    }[command]
+    msg = cli_error(argv)
+    assert msg.startswith(f"{run / 'config.yaml'}: data.") and ".corpus_args.out is not allowed" in msg, msg
+    assert not elsewhere.exists()
+
+
+def test_evaluate_and_resume_write_into_the_given_folder_whatever_run_dir_says(run_copy, tmp_path, cli_ok):
+    """config.yaml's run_dir (where the run was first made) is never written: the folder given is."""
+    run = run_copy()
+    elsewhere = tmp_path / "first" / "place"
+    text = (run / "config.yaml").read_text()
+    (run / "config.yaml").write_text(
+        "\n".join(
+            f"run_dir: {elsewhere}" if line.startswith("run_dir:") else line for line in text.splitlines()
+        )
+    )
+    cli_ok(["evaluate", run])
+    cli_ok(["train", "--resume", run, "trainer.max_epochs=4", "trainer.limit_train_batches=1"])
+    assert not (tmp_path / "first").exists()
+    assert f"run_dir: {run}" in (run / "config.yaml").read_text()
+
+
+def test_a_resumed_copy_reads_its_own_best_checkpoint(run_copy, trained_run, monkeypatch):
+    """Lightning restores best_model_path from last.ckpt: a path in the folder the run was copied
+    from. The copy reads its own best.ckpt, never that folder's."""
+    from types import SimpleNamespace
+
+    import mir101.tasks.runner as runner
+
+    run = run_copy()
+    plan = runner.prepare_run(resume=run, overrides=["trainer.max_epochs=9"])
+    task = runner.make_task(plan.cfg)
+    system = task.system(task.build_model())
+    elsewhere = trained_run / "checkpoints" / "best.ckpt"
+    trainer = SimpleNamespace(
+        checkpoint_callback=SimpleNamespace(best_model_path=str(elsewhere)), current_epoch=3, global_step=9
+    )
+    read = []
+    load = runner.load_checkpoint
+    monkeypatch.setattr(
+        runner, "load_checkpoint", lambda path, **kw: read.append(Path(path)) or load(path, **kw)
+    )
+    runner.finish_run(trainer, system, plan, 1.0)
+    assert read == [run / "checkpoints" / "best.ckpt"]

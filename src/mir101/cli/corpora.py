@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 __all__ = ["register"]
 
@@ -47,9 +48,29 @@ def _summary(prefix: object, started: float, what: str) -> None:
 
 
 def _check_out(args: argparse.Namespace) -> None:
-    """An unwritable ``--out`` fails before any rendering."""
+    """An unwritable ``--out`` fails before any rendering; ``--name`` names a store inside it,
+    never a path that leads elsewhere (``../../x``, ``/tmp/x``)."""
     from mir101.cli import output_dir
+    from mir101.errors import ParameterError
 
+    if args.name is not None:
+        name = args.name
+        if (
+            not name.strip()
+            or name in (".", "..")
+            or name.startswith(".")
+            or any(c in name for c in "/\\\0")
+            or Path(name).name != name
+        ):
+            raise ParameterError(
+                f"--name {name!r} must be a plain file name (e.g. chorales_small), not a path: the store "
+                "is written inside --out, give the folder with --out"
+            )
+        if args.out is None:
+            raise ParameterError(
+                f"--name {name!r} names the store inside --out: give --out DIR too (without --out, the "
+                "store goes to the user cache under a name made of its parameters)"
+            )
     if args.out is not None:
         output_dir(args.out, "--out")
 

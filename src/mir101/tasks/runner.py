@@ -284,6 +284,12 @@ def finish_run(trainer: L.Trainer, system: System, plan: RunPlan, train_seconds:
         the trained model (the paradigm's exported module), on the CPU.
     """
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""  # type: ignore[union-attr]
+    own = plan.run_dir / "checkpoints" / Path(best).name if best else None
+    if best and own is not None and Path(best).resolve() != own.resolve():
+        # a resumed copy of a run folder: Lightning restores the best path of the folder it was
+        # copied from; the run reads its own best checkpoint, never another folder's
+        log.info("best checkpoint %s is outside the run folder: using %s", best, own)
+        best = str(own)
     if best and Path(best).is_file():
         system.load_state_dict(load_checkpoint(Path(best))["state_dict"])
     model = system.export_model()  # what the paradigm says is the model (not its loss, its critic...)
