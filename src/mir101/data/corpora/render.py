@@ -35,6 +35,8 @@ __all__ = [
     "SoundFontRenderer",
     "default_soundfont",
     "soundfont_identity",
+    "soundfont_problem",
+    "check_soundfont",
     "require_tinysoundfont",
     "INSTALL_HINT",
     "SILENCE_RMS",
@@ -107,6 +109,202 @@ def soundfont_identity(path: str | os.PathLike | None) -> dict[str, Any]:
         raise CorpusError(f"soundfont={str(path)!r} is not a SoundFont file (no RIFF 'sfbk' header)")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return {"name": path.name, "bytes": path.stat().st_size, "sha256": digest}
+
+
+#: the SoundFont 2 records of the ``pdta`` list: name -> record size in bytes (spec 2.04, 7.2-7.10)
+_PDTA_RECORDS = {
+    "phdr": 38,
+    "pbag": 4,
+    "pmod": 10,
+    "pgen": 4,
+    "inst": 22,
+    "ibag": 4,
+    "imod": 10,
+    "igen": 4,
+    "shdr": 46,
+}
+#: generator operators that index other records: instrument (41) and sampleID (53)
+_GEN_INSTRUMENT, _GEN_SAMPLE_ID = 41, 53
+#: seconds a child process may take to load and sound a SoundFont before it counts as hung
+_PROBE_TIMEOUT = 120.0
+_CHECKED: set[tuple[str, int, int]] = set()
+
+
+def soundfont_problem(path: str | os.PathLike) -> str | None:
+    """Why ``path`` is not a well-formed SoundFont 2 file (``None``: it is), from its RIFF structure
+    alone: chunk sizes within their containers, the nine ``pdta`` record tables, every index from
+    a preset to its bags, generators, instrument and samples within its table, every sample within
+    the sample data. TinySoundFont's C parser trusts all of these and crashes (SIGSEGV) on a file
+    that breaks one.
+    """
+    import struct
+
+    path = Path(path)
+    size = path.stat().st_size
+    with path.open("rb") as fid:
+
+        def chunks(start: int, end: int, where: str) -> dict[str, tuple[int, int]]:
+            found: dict[str, tuple[int, int]] = {}
+            pos = start
+            while pos + 8 <= end:
+                fid.seek(pos)
+                head = fid.read(8)
+                cid = head[:4].decode("latin-1")
+                n = struct.unpack("<I", head[4:])[0]
+                if pos + 8 + n > end:
+                    raise _Bad(f"chunk {cid!r} in {where} claims {n} bytes, past the end of {where}")
+                key = cid
+                if cid == "LIST":
+                    fid.seek(pos + 8)
+                    key = fid.read(4).decode("latin-1")
+                    found[key] = (pos + 12, n - 4)
+                else:
+                    found.setdefault(key, (pos + 8, n))
+                pos += 8 + n + (n & 1)
+            return found
+
+        try:
+            head = fid.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"sfbk":
+                return "no RIFF 'sfbk' header"
+            riff_end = 8 + struct.unpack("<I", head[4:8])[0]
+            if riff_end > size:
+                return f"truncated: the RIFF header announces {riff_end} bytes, the file holds {size}"
+            top = chunks(12, riff_end, "the file")
+            for name in ("INFO", "sdta", "pdta"):
+                if name not in top:
+                    return f"no '{name}' list"
+            sdta = chunks(top["sdta"][0], sum(top["sdta"]), "'sdta'")
+            n_samples = sdta["smpl"][1] // 2 if "smpl" in sdta else 0
+            pdta_start, pdta_size = top["pdta"]
+            pdta = chunks(pdta_start, pdta_start + pdta_size, "'pdta'")
+            tables: dict[str, bytes] = {}
+            for name, rec in _PDTA_RECORDS.items():
+                if name not in pdta:
+                    return f"no '{name}' chunk in 'pdta'"
+                start, n = pdta[name]
+                if n % rec or n < rec:
+                    return f"'{name}' holds {n} bytes, not a whole number of {rec}-byte records"
+                fid.seek(start)
+                tables[name] = fid.read(n)
+        except _Bad as bad:
+            return str(bad)
+
+    def column(name: str, fmt: str, offset: int) -> list[int]:
+        rec = _PDTA_RECORDS[name]
+        data = tables[name]
+        return [struct.unpack_from(fmt, data, i + offset)[0] for i in range(0, len(data), rec)]
+
+    count = {name: len(tables[name]) // rec for name, rec in _PDTA_RECORDS.items()}
+    # (table, its index column, the table indexed): each index non-decreasing, within the table
+    links = [
+        ("phdr", 24, "pbag"),
+        ("pbag", 0, "pgen"),
+        ("pbag", 2, "pmod"),
+        ("inst", 20, "ibag"),
+        ("ibag", 0, "igen"),
+        ("ibag", 2, "imod"),
+    ]
+    for name, offset, target in links:
+        idx = column(name, "<H", offset)
+        for i, (a, b) in enumerate(zip(idx, idx[1:])):
+            if b < a:
+                return f"'{name}' record {i + 1} points to {target} {b}, before the previous record's {a}"
+        if idx[-1] > count[target] - 1:
+            return f"'{name}' points to {target} {idx[-1]}, past the {count[target]} records of '{target}'"
+    for name, oper, target in (("pgen", _GEN_INSTRUMENT, "inst"), ("igen", _GEN_SAMPLE_ID, "shdr")):
+        opers, amounts = column(name, "<H", 0), column(name, "<H", 2)
+        for i, (o, a) in enumerate(zip(opers[:-1], amounts[:-1])):
+            if o == oper and a >= count[target] - 1:
+                return f"'{name}' record {i} uses {target} {a}, past the {count[target] - 1} of '{target}'"
+    starts, ends = column("shdr", "<I", 20), column("shdr", "<I", 24)
+    loop_starts, loop_ends = column("shdr", "<I", 28), column("shdr", "<I", 32)
+    rates = column("shdr", "<I", 36)
+    for i in range(count["shdr"] - 1):
+        if not starts[i] <= ends[i] <= n_samples:
+            return f"sample {i} spans {starts[i]}-{ends[i]}, outside the {n_samples} samples of 'smpl'"
+        if loop_starts[i] > n_samples or loop_ends[i] > n_samples:
+            return f"sample {i} loops over {loop_starts[i]}-{loop_ends[i]}, outside the {n_samples} samples of 'smpl'"
+        if rates[i] == 0:
+            return f"sample {i} has a sample rate of 0 Hz"
+    return None
+
+
+class _Bad(Exception):
+    pass
+
+
+_PROBE = """
+import sys
+import tinysoundfont
+synth = tinysoundfont.Synth(samplerate=int(sys.argv[2]))
+sfid = synth.sfload(sys.argv[1])
+for bank in (0, 128):
+    for program in range(128):
+        if synth.sfpreset_name(sfid, bank, program) is None:
+            continue
+        synth.program_select(0, sfid, bank, program)
+        for key in (24, 48, 60, 72, 96):
+            synth.noteon(0, key, 100)
+            synth.generate(64)
+            synth.noteoff(0, key)
+        synth.generate(64)
+"""
+
+
+def check_soundfont(path: str | os.PathLike, sr: int = 22050) -> None:
+    """Refuse a SoundFont that would crash the renderer, before the renderer sees it.
+
+    The RIFF structure is checked in Python (:func:`soundfont_problem`); then a child process
+    loads the file and sounds every preset, so that a crash in TinySoundFont's C code ends the
+    child (and becomes this error), not the caller. A file that passed is remembered by its
+    content (a marker in the cache folder): the check runs once per SoundFont and machine.
+
+    Raises:
+        CorpusError: naming the file and what is wrong (or how the renderer died).
+    """
+    import signal
+    import subprocess
+    import sys
+
+    path = Path(path)
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key in _CHECKED:
+        return
+    problem = soundfont_problem(path)
+    if problem is not None:
+        raise CorpusError(f"soundfont={str(path)!r} is not a valid SoundFont: {problem}")
+    from mir101.utils.io import cache_dir
+
+    marker = cache_dir("soundfonts") / f"{hashlib.sha256(path.read_bytes()).hexdigest()}.ok"
+    if not marker.is_file():
+        try:
+            r = subprocess.run(
+                [sys.executable, "-c", _PROBE, str(path), str(int(sr))],
+                capture_output=True,
+                text=True,
+                timeout=_PROBE_TIMEOUT,
+            )
+        except subprocess.TimeoutExpired:
+            raise CorpusError(
+                f"soundfont={str(path)!r}: loading it did not finish in {_PROBE_TIMEOUT:.0f} s (a corrupt SoundFont?)"
+            ) from None
+        if r.returncode < 0:
+            name = (
+                signal.Signals(-r.returncode).name
+                if -r.returncode in signal.valid_signals()
+                else r.returncode
+            )
+            raise CorpusError(
+                f"soundfont={str(path)!r} is corrupt: the renderer (TinySoundFont) crashed loading it ({name}); "
+                "use another SoundFont"
+            )
+        if r.returncode != 0:
+            last = (r.stderr.strip().splitlines() or ["no message"])[-1]
+            raise CorpusError(f"soundfont={str(path)!r}: the renderer cannot load it ({last})")
+        marker.touch()
+    _CHECKED.add(key)
 
 
 def yin_f0(x: np.ndarray, sr: int, fmin: float, fmax: float, threshold: float = 0.2) -> float:
@@ -182,6 +380,9 @@ class SoundFontRenderer:
             raise CorpusError(f"sr={sr} must be a positive sample rate in Hz")
         self.path = Path(soundfont) if soundfont is not None else default_soundfont()
         self.sr = int(sr)
+        if not self.path.is_file():
+            raise CorpusError(f"soundfont={str(self.path)!r}: no such file (expected a .sf2/.sf3 SoundFont)")
+        check_soundfont(self.path, self.sr)  # a file that would crash the C parser is refused here
         self._synth = tsf.Synth(gain=gain_db, samplerate=self.sr)
         try:
             self._sfid = self._synth.sfload(str(self.path))
