@@ -23,6 +23,7 @@ __all__ = [
     "CheckpointError",
     "MissingDependencyError",
     "CorpusError",
+    "Interrupted",
 ]
 
 
@@ -86,3 +87,13 @@ class MissingDependencyError(Mir101Error, ImportError):
 
 class CorpusError(Mir101Error):
     """An embedded corpus cannot be built (renderer missing, silent note, bad SoundFont...)."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a command that can be continued: ``hint`` says how (the CLI prints
+    ``interrupted; <hint>`` and exits 130). A KeyboardInterrupt, so code that stops on Ctrl-C
+    still does."""
+
+    def __init__(self, hint: str):
+        super().__init__(hint)
+        self.hint = hint

@@ -133,8 +133,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f"{err.filename}: " if err.filename else ""
         print(f"error: {where}{err.strerror or err}", file=sys.stderr)
         return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt as err:
+        # a training names its run folder: "interrupted; resume with mir101 train --resume RUN"
+        hint = getattr(err, "hint", None)
+        print(f"interrupted; {hint}" if hint else "interrupted", file=sys.stderr)
         return 130
 
 

@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import pickle
+import signal
 import time
 import zipfile
 from collections.abc import Sequence
@@ -40,12 +41,23 @@ from omegaconf import DictConfig, OmegaConf
 
 from mir101 import __version__
 from mir101.config import load_config, save_config, to_container
-from mir101.data.splits import load_split, save_split
-from mir101.errors import CheckpointError, ConfigError
+from mir101.data.splits import save_split
+from mir101.errors import CheckpointError, ConfigError, Interrupted
 from mir101.paradigms import System
 from mir101.tasks.base import TASKS, Task
 from mir101.tasks.result import EvalResult
 from mir101.tasks.resume import LastCheckpoint, ResumableCSVLogger, finished_reason
+from mir101.tasks.runfolder import (
+    check_csv_log,
+    check_lightning_checkpoint,
+    check_metrics_file,
+    check_state_dict,
+    check_weights_fit,
+    make_run_dir,
+    read_split,
+    read_training_info,
+    run_lock,
+)
 from mir101.utils.io import atomic_path
 
 __all__ = [
@@ -185,9 +197,9 @@ def prepare_run(
         log.warning("%s has no last.ckpt: training starts from scratch", run_dir)
         return RunPlan(cfg, run_dir)
     state = load_checkpoint(last)  # a corrupt or unsafe file fails here, in one line
-    shapes = _check_lightning_checkpoint(state, last)
-    _read_training_info(run_dir / "training.json")  # read at the end: checked before training
-    _check_csv_log(run_dir / "logs" / "metrics.csv")
+    shapes = check_lightning_checkpoint(state, last)
+    read_training_info(run_dir / "training.json")  # read at the end: checked before training
+    check_csv_log(run_dir / "logs" / "metrics.csv")
     reason = finished_reason(state, cfg.trainer.max_epochs, cfg.trainer.max_steps)
     if reason is not None:
         raise ConfigError(
@@ -208,13 +220,7 @@ def _monitor(cfg: DictConfig, task: Task, split: dict[str, list[str]]) -> tuple[
 
 
 def _write_run_files(plan: RunPlan, split: dict[str, list[str]]) -> None:
-    try:
-        plan.run_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise ConfigError(
-            f"run_dir={str(plan.run_dir)!r}: cannot create the run folder ({err.strerror or err}); "
-            "give a writable place (run_dir=...)"
-        ) from err
+    make_run_dir(plan.run_dir)
     save_config(OmegaConf.merge(plan.cfg, {"run_dir": str(plan.run_dir)}), plan.run_dir / "config.yaml")
     save_split(split, plan.run_dir / "split.json")
 
@@ -228,7 +234,7 @@ def fit(task: Task, plan: RunPlan, split: dict[str, list[str]]) -> tuple[L.Train
     model = task.build_model()
     system = task.system(model)
     if plan.ckpt_shapes is not None:
-        _check_weights_fit(plan.ckpt_shapes, system, Path(str(plan.ckpt_path)), plan.run_dir)
+        check_weights_fit(plan.ckpt_shapes, system, Path(str(plan.ckpt_path)), plan.run_dir)
     monitor, mode = _monitor(plan.cfg, task, split)
     trainer = build_trainer(plan.cfg, plan.run_dir, monitor, mode, keep_epoch=plan.resumed_epoch)
     if trainer.is_global_zero and plan.ckpt_path is None:
@@ -240,6 +246,12 @@ def fit(task: Task, plan: RunPlan, split: dict[str, list[str]]) -> tuple[L.Train
         trainer.fit(
             system, datamodule=dm, ckpt_path=plan.ckpt_path, weights_only=True if plan.ckpt_path else None
         )
+    except SystemExit as err:
+        if not trainer.interrupted:
+            raise
+        # Lightning caught Ctrl-C, ignores SIGINT from then on and exits 1: give the interrupt back
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        raise KeyboardInterrupt from err
     except Exception as err:
         refused = _refused_by_lightning(err, plan.cfg)
         if refused is not None:
@@ -296,7 +308,7 @@ def finish_run(trainer: L.Trainer, system: System, plan: RunPlan, train_seconds:
     _save_model(model, plan.cfg, plan.run_dir)
     before = 0.0  # a resumed run adds its time to the time trained before the kill
     if plan.ckpt_path is not None:
-        before = float(_read_training_info(plan.run_dir / "training.json").get("train_seconds", 0.0))
+        before = float(read_training_info(plan.run_dir / "training.json").get("train_seconds", 0.0))
     history = {
         "epochs": trainer.current_epoch,
         "steps": int(trainer.global_step),
@@ -322,17 +334,29 @@ def train(
         evaluate: run the task's evaluation on the test split after training.
     """
     plan = prepare_run(config, overrides, resume)
-    L.seed_everything(plan.cfg.train.seed, workers=True, verbose=False)
-    task = make_task(plan.cfg)
-    split_path = plan.run_dir / "split.json"
-    split = _read_split(split_path, task) if split_path.is_file() else task.make_split()
-    trainer, system, seconds = fit(task, plan, split)
-    if not trainer.is_global_zero:
-        return RunResult(plan.run_dir)
-    model = finish_run(trainer, system, plan, seconds)
-    if not evaluate:
-        return RunResult(plan.run_dir)
-    return RunResult(plan.run_dir, evaluate_run(plan.run_dir, task=task, model=model))
+    trained = False
+    try:
+        with run_lock(plan.run_dir):  # a second command on this folder fails in one line
+            L.seed_everything(plan.cfg.train.seed, workers=True, verbose=False)
+            task = make_task(plan.cfg)
+            split_path = plan.run_dir / "split.json"
+            split = read_split(split_path, task) if split_path.is_file() else task.make_split()
+            trainer, system, seconds = fit(task, plan, split)
+            if not trainer.is_global_zero:
+                return RunResult(plan.run_dir)
+            model = finish_run(trainer, system, plan, seconds)
+            trained = True
+            if not evaluate:
+                return RunResult(plan.run_dir)
+            return RunResult(plan.run_dir, evaluate_run(plan.run_dir, task=task, model=model))
+    except KeyboardInterrupt as err:
+        if isinstance(err, Interrupted):
+            raise
+        if trained:
+            raise Interrupted(f"the run is trained; evaluate it with mir101 evaluate {plan.run_dir}") from err
+        if (plan.run_dir / "config.yaml").is_file():
+            raise Interrupted(f"resume with mir101 train --resume {plan.run_dir}") from err
+        raise Interrupted("nothing was trained yet") from err
 
 
 def _save_model(model: torch.nn.Module, cfg: DictConfig, run_dir: Path) -> None:
@@ -379,137 +403,6 @@ def load_checkpoint(path: Path, mmap: bool = False) -> Any:
         raise CheckpointError(f"{path}: cannot load the checkpoint ({type(err).__name__}: {first})") from err
 
 
-# ----------------------------------------------------------------------------- guarded reads
-def _read_json_file(path: Path, what: str) -> Any:
-    """A JSON file of the run folder; anything unreadable is a CheckpointError naming it."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
-        reason = "not UTF-8 text" if isinstance(err, UnicodeDecodeError) else f"not valid JSON ({err})"
-        raise CheckpointError(f"{path}: cannot read {what}: {reason}") from err
-
-
-def _read_training_info(path: Path) -> dict[str, Any]:
-    """``training.json`` (``{}`` when there is none): a mapping whose steps, epochs and seconds are numbers."""
-    if not path.is_file():
-        return {}
-    info = _read_json_file(path, "the training summary")
-    if not isinstance(info, dict):
-        raise CheckpointError(
-            f"{path}: not a training summary (expected an object with 'steps', 'epochs', 'train_seconds'); "
-            "delete it or restore it"
-        )
-    for key in ("steps", "epochs", "train_seconds"):
-        value = info.get(key, 0)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-            raise CheckpointError(f"{path}: '{key}' = {value!r} is not a number of {key.replace('train_', '')}")
-    return info
-
-
-def _check_csv_log(path: Path) -> None:
-    """``logs/metrics.csv`` (what the report plots and a resumed run extends): UTF-8 text whose
-    cells are numbers, under one header row."""
-    import csv
-
-    if not path.is_file():
-        return
-    try:
-        rows = list(csv.reader(path.read_text(encoding="utf-8").splitlines()))
-    except (UnicodeDecodeError, csv.Error) as err:
-        raise CheckpointError(
-            f"{path}: cannot read the CSV log of the training ({err}); delete it (the curves are lost) or restore it"
-        ) from err
-    for i, row in enumerate(rows[1:], start=2):
-        for cell in row:
-            try:
-                float(cell or 0)
-            except ValueError:
-                raise CheckpointError(
-                    f"{path}, line {i}: {cell!r} is not a number; the CSV log of the training is damaged: "
-                    "delete it (the curves are lost) or restore it"
-                ) from None
-
-
-def _read_split(path: Path, task: Task) -> dict[str, list[str]]:
-    """``split.json``: train / valid / test lists of keys the task's store holds."""
-    if not path.is_file():
-        raise CheckpointError(f"{path.parent} has no split.json: it is not a (finished) run folder")
-    data = _read_json_file(path, "the split")
-    if not isinstance(data, dict):
-        raise CheckpointError(f"{path}: not a split (expected an object with 'train', 'valid', 'test' lists)")
-    split = load_split(path)  # the keys it lacks, named
-    known = set(task.store.keys)
-    for name, keys in split.items():
-        if not isinstance(data[name], list) or not all(isinstance(k, str) for k in keys):
-            raise CheckpointError(f"{path}: '{name}' must be a list of item keys (strings)")
-        unknown = [k for k in keys if k not in known]
-        if unknown:
-            raise CheckpointError(
-                f"{path}: '{name}' names item(s) {unknown[:3]} that the store {task.store.pyjama_path.with_suffix('')} "
-                "does not hold: the run was made with another store"
-            )
-    return split
-
-
-def _check_state_dict(state: Any, path: Path) -> None:
-    from collections.abc import Mapping
-
-    if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise CheckpointError(f"{path}: not a mir101 model file ('state_dict' is not a mapping of tensors)")
-
-
-def _check_lightning_checkpoint(state: Any, path: Path) -> dict[str, tuple[int, ...]]:
-    """What Lightning needs to resume from ``state``; returns the shape of each weight."""
-    if not isinstance(state, dict) or "epoch" not in state:
-        raise CheckpointError(f"{path}: not a Lightning checkpoint of a mir101 run (no 'epoch')")
-    for key in ("epoch", "global_step"):
-        if isinstance(state.get(key), bool) or not isinstance(state.get(key), int) or state[key] < 0:
-            raise CheckpointError(f"{path}: not a Lightning checkpoint of a mir101 run ('{key}' = {state.get(key)!r})")
-    for key, kind in (("state_dict", dict), ("optimizer_states", list), ("pytorch-lightning_version", str)):
-        if not isinstance(state.get(key), kind):
-            raise CheckpointError(f"{path}: not a Lightning checkpoint of a mir101 run (no '{key}')")
-    _check_state_dict(state["state_dict"], path)
-    return {k: tuple(v.shape) for k, v in state["state_dict"].items()}
-
-
-def _check_weights_fit(shapes: dict[str, tuple[int, ...]], system: torch.nn.Module, path: Path, run_dir: Path) -> None:
-    """The checkpoint to resume holds the weights of the model the run's config builds."""
-    expected = {k: tuple(v.shape) for k, v in system.state_dict().items()}
-    missing = sorted(set(expected) - set(shapes))
-    unexpected = sorted(set(shapes) - set(expected))
-    wrong = [k for k in expected if k in shapes and shapes[k] != expected[k]]
-    if missing or unexpected or wrong:
-        detail = (
-            f"size mismatch for {wrong[0]}: {shapes[wrong[0]]} in the checkpoint, {expected[wrong[0]]} in the model"
-            if wrong
-            else f"missing {missing[:3]}" if missing else f"unexpected {unexpected[:3]}"
-        )
-        raise CheckpointError(
-            f"{path}: the checkpoint holds another model than the one {run_dir / 'config.yaml'} builds ({detail})"
-        )
-
-
-def _check_metrics(path: Path, task_name: str) -> None:
-    """``metrics.json``, when there is one: an evaluation of this task whose extras ``predict``
-    reads (the decision threshold, the classes) have the right types."""
-    if not path.is_file():
-        return
-    result = EvalResult.load(path)
-    if result.task and result.task != task_name:
-        raise CheckpointError(f"{path}: an evaluation of a '{result.task}' run, not of this '{task_name}' run")
-    threshold = result.extras.get("threshold", 0.5)
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
-        raise CheckpointError(
-            f"{path}: extras.threshold = {threshold!r} is not a threshold in [0, 1]; run `mir101 evaluate "
-            f"{path.parent}` to write it again"
-        )
-    classes = result.extras.get("classes")
-    if classes is not None and (not isinstance(classes, list) or not all(isinstance(c, str) for c in classes)):
-        raise CheckpointError(
-            f"{path}: extras.classes is not a list of labels; run `mir101 evaluate {path.parent}` to write it again"
-        )
-
-
 def _differences(a: Any, b: Any, prefix: str) -> list[str]:
     """Dotted keys where two plain configs differ."""
     if isinstance(a, dict) and isinstance(b, dict):
@@ -547,9 +440,9 @@ def load_run(
     state = payload.get("state_dict") if isinstance(payload, dict) else None
     if state is None:
         raise CheckpointError(f"{weights}: not a mir101 model file (no 'state_dict')")
-    _check_state_dict(state, weights)
+    check_state_dict(state, weights)
     if check_metrics:
-        _check_metrics(run_dir / "metrics.json", cfg.task.name)
+        check_metrics_file(run_dir / "metrics.json", cfg.task.name)
     try:
         model.load_state_dict(state)
     except RuntimeError as err:
@@ -587,12 +480,15 @@ def evaluate_run(
     if task is None or model is None:
         task, model = load_run(run_dir, check_metrics=False)
     model.eval()
-    split = _read_split(run_dir / "split.json", task)
-    _read_training_info(run_dir / "training.json")  # what the report reads: checked before the work
-    _check_csv_log(run_dir / "logs" / "metrics.csv")
-    result = task.evaluate(model, split, run_dir)
-    if not isinstance(result, EvalResult):
-        raise TypeError(f"{type(task).__name__}.evaluate must return an EvalResult, got {type(result).__name__}")
-    result.save(run_dir / "metrics.json")
-    task.report(result, run_dir)
+    split = read_split(run_dir / "split.json", task)
+    read_training_info(run_dir / "training.json")  # what the report reads: checked before the work
+    check_csv_log(run_dir / "logs" / "metrics.csv")
+    with run_lock(run_dir):  # not while another command trains or evaluates into this folder
+        result = task.evaluate(model, split, run_dir)
+        if not isinstance(result, EvalResult):
+            raise TypeError(
+                f"{type(task).__name__}.evaluate must return an EvalResult, got {type(result).__name__}"
+            )
+        result.save(run_dir / "metrics.json")
+        task.report(result, run_dir)
     return result
