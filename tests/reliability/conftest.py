@@ -74,3 +74,17 @@ def cli_error(capsys):
 def cli_ok(capsys):
     """``cli_ok(argv)``: run ``mir101 argv`` in-process, assert exit status 0; return stdout."""
     return lambda argv: _expect_ok(capsys, [str(a) for a in argv])
+
+
+#: seconds a case of this suite may run (the slowest take ~30 s on a loaded 2-core machine): past
+#: it, pytest-timeout fails the case instead of letting a hang stall the suite
+CASE_TIMEOUT = 300
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every case of tests/reliability runs under a timeout (its own ``@pytest.mark.timeout`` or
+    :data:`CASE_TIMEOUT`): the crash-free guarantee covers hangs too."""
+    for item in items:
+        if Path(str(item.fspath)).resolve().is_relative_to(HERE) and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(CASE_TIMEOUT))

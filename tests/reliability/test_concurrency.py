@@ -74,24 +74,30 @@ def test_a_lock_from_another_machine_is_respected(run_copy, cli_error):
     assert "(pid 1 on elsewhere.example.org, started" in cli_error(["evaluate", run])
 
 
-@pytest.mark.parametrize(
-    "content",
-    ["dead pid", b"\x00\xff garbage", b"", b"[1, 2]", b'{"pid": "x"}'],
-    ids=["dead pid", "binary", "empty", "a list", "pid not a number"],
-)
-def test_a_stale_lock_is_taken_over(run_copy, cli_ok, caplog, content):
+def test_a_stale_lock_is_taken_over(run_copy, cli_ok, caplog):
+    """The lock of a killed run (its pid is gone): the next command goes ahead."""
     run = run_copy()
-    if content == "dead pid":
-        pid = _dead_pid()
-        _lock(run, pid)
-        what = f"of pid {pid} (no longer running)"
-    else:
-        (run / LOCK_NAME).write_bytes(content)
-        what = "(unreadable)"
+    pid = _dead_pid()
+    _lock(run, pid)
     with caplog.at_level(logging.DEBUG, logger="mir101.tasks.runfolder"):
         cli_ok(["-vv", "evaluate", run])  # said with -vv: after a kill, taking over is the normal case
-    assert f"{run}: taking over the stale lock {what}" in caplog.text
+    assert f"{run}: taking over the stale lock of pid {pid} (no longer running)" in caplog.text
     assert not (run / LOCK_NAME).exists() and (run / "metrics.json").is_file()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"\x00\xff garbage", b"", b"[1, 2]", b'{"pid": "x"}', b'{"host": "h"}'],
+    ids=["binary", "empty", "a list", "pid not a number", "no pid"],
+)
+def test_an_unreadable_lock_is_taken_over(tmp_path, caplog, content):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / LOCK_NAME).write_bytes(content)
+    with caplog.at_level(logging.DEBUG, logger="mir101.tasks.runfolder"), run_lock(run):
+        assert json.loads((run / LOCK_NAME).read_text())["pid"] == os.getpid()
+    assert f"{run}: taking over the stale lock (unreadable)" in caplog.text
+    assert not (run / LOCK_NAME).exists()
 
 
 def test_the_lock_nests_in_one_process_and_goes_away(tmp_path):

@@ -153,7 +153,6 @@ def test_the_default_soundfont_passes_once(tmp_path, monkeypatch):
     monkeypatch.setenv("MIR101_CACHE", str(tmp_path / "cache"))
     # files already checked in this process (by earlier tests) are not checked again: forget them
     monkeypatch.setattr("mir101.data.corpora.render._CHECKED", set())
-    monkeypatch.setattr("mir101.data.corpora.render._CHECKED", set())  # forget this process' checks
     check_soundfont(default_soundfont())
     assert len(list((tmp_path / "cache" / "soundfonts").glob("*.ok"))) == 1
 

@@ -127,6 +127,8 @@ class Store(LazyHDF5):
                 self.document = json.load(fid)
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise StoreError(f"{self.pyjama_path}: not valid JSON ({err})") from err
+        except RecursionError as err:
+            raise StoreError(f"{self.pyjama_path}: not a pyjama document (JSON nested too deeply)") from err
         # without validation, open whatever has the layout (validate() lists the problems); a
         # document without a 'collection.entry' list cannot be read at all
         if validate or not _has_entry_list(self.document):

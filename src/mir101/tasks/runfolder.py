@@ -221,7 +221,13 @@ def read_json_file(path: Path, what: str) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
-        reason = "not UTF-8 text" if isinstance(err, UnicodeDecodeError) else f"not valid JSON ({err})"
+        reason = (
+            "not UTF-8 text"
+            if isinstance(err, UnicodeDecodeError)
+            else "JSON nested too deeply"
+            if isinstance(err, RecursionError)
+            else f"not valid JSON ({err})"
+        )
         raise CheckpointError(f"{path}: cannot read {what}: {reason}") from err
 
 
@@ -334,7 +340,10 @@ def check_metrics_file(path: Path, task_name: str) -> None:
     reads (the decision threshold, the classes) have the right types."""
     if not path.is_file():
         return
-    result = EvalResult.load(path)
+    try:
+        result = EvalResult.load(path)
+    except RecursionError as err:
+        raise CheckpointError(f"{path}: cannot read the evaluation: JSON nested too deeply") from err
     if result.task and result.task != task_name:
         raise CheckpointError(
             f"{path}: an evaluation of a '{result.task}' run, not of this '{task_name}' run"

@@ -187,6 +187,11 @@ def prepare_run(
     """
     if resume is None:
         cfg = config if isinstance(config, DictConfig) else load_config(config, overrides)
+        if not cfg.task or "name" not in cfg.task:  # (an empty file) named before a folder is picked
+            raise ConfigError(
+                f"{config if not isinstance(config, DictConfig) else 'the config'} needs a 'task' section "
+                "with a 'name' (e.g. task: {name: multipitch})"
+            )
         return RunPlan(cfg, _new_run_dir(cfg))
     run_dir = Path(resume)
     if not (run_dir / "config.yaml").is_file():
