@@ -130,7 +130,7 @@ MODULES = [
     "pooling",
     "unet",
     "film",
-    "results", "bottleneck", "vae", "vq", "rvq", "seanet", "discriminator",  # codec chapter
+    "results", "bottleneck", "vae", "vq", "rvq", "seanet", "vocos", "discriminator",  # codec chapter
 ]
 
 

@@ -122,13 +122,13 @@ def test_split_holds_out_instruments_and_some_notes_of_the_training_instruments(
 
 
 @pytest.mark.usefixtures("one_thread")
-@pytest.mark.parametrize("name", ["ae", "vae", "vq", "rvq", "rvq_adversarial"])
+@pytest.mark.parametrize("name", ["ae", "vae", "vq", "rvq", "rvq_adversarial", "rvq_vocos", "vae_vocos"])
 def test_every_row_builds_its_model_and_paradigm(name):
     task = make_task(load_config(CONFIGS / f"{name}.yaml"))
     model = task.build_model()
     codec = NeuralCodec(model, task.sr)
     assert codec.hop == 320 and codec.frame_rate == 50.0
-    expected = {"ae": 12.8, "vae": 12.8, "vq": 0.5, "rvq": 6.0, "rvq_adversarial": 6.0}[name]
+    expected = {"ae": 12.8, "vae": 12.8, "vq": 0.5, "rvq": 6.0, "rvq_adversarial": 6.0, "rvq_vocos": 6.0, "vae_vocos": 12.8}[name]
     assert codec.kbps() == pytest.approx(expected)
     assert type(task.system(model)).__name__ == ("Adversarial" if "adversarial" in name else "AutoEncoder")
 
@@ -139,6 +139,8 @@ def test_the_rows_model_is_the_model_file():
         dict(rows.model)["parts"]
         == load_model_file(CONFIGS / "models" / "codec_seanet_small.yaml")["parts"]
     )
+    vocos = load_config(CONFIGS / "rvq_vocos.yaml")
+    assert dict(vocos.model)["parts"] == load_model_file(CONFIGS / "models" / "codec_vocos_small.yaml")["parts"]
 
 
 @pytest.mark.parametrize(

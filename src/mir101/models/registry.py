@@ -22,6 +22,7 @@ from mir101.bricks.discriminator import MultiScaleSTFTDiscriminator, STFTDiscrim
 from mir101.bricks.rvq import ResidualVectorQuantizer
 from mir101.bricks.seanet import SLSTM, SEANetDecoderBlock, SEANetEncoderBlock, SEANetResidualUnit
 from mir101.bricks.vae import VAEBottleneck
+from mir101.bricks.vocos import ConvNeXt1d, ISTFTHead, STFTAnalysis
 from mir101.bricks.vq import VectorQuantizer
 from mir101.utils.registry import Registry
 
@@ -203,6 +204,9 @@ _add("seanetresidualunit", SEANetResidualUnit, infer={"channels": 1}, layout=SIG
 _add("seanetencoderblock", SEANetEncoderBlock, **_channels(layout=SIGNAL, ndim=(3,)))
 _add("seanetdecoderblock", SEANetDecoderBlock, **_channels(layout=SIGNAL, ndim=(3,)))
 _add("slstm", SLSTM, infer={"channels": 1}, layout=SIGNAL, ndim=(3,))
+_add("stftanalysis", STFTAnalysis, layout="(batch, 1, samples)", ndim=(3,))
+_add("convnext1d", ConvNeXt1d, infer={"channels": 1}, layout=SIGNAL, ndim=(3,))
+_add("istfthead", ISTFTHead, **_channels(layout=SIGNAL, ndim=(3,)))
 _add("stftdiscriminator", STFTDiscriminator, layout="(batch, 1, samples)", ndim=(2, 3))
 _add("multiscalestftdiscriminator", MultiScaleSTFTDiscriminator, layout="(batch, 1, samples)", ndim=(2, 3))
 
