@@ -18,6 +18,10 @@ Writes ``benchmarks/results/codec_rows.json`` (read by ``book/bottlenecks.md``) 
 
     .venv/bin/python benchmarks/codec_rows.py --minutes 10
     .venv/bin/python benchmarks/codec_rows.py --rows rvq rvq_adversarial --minutes 3 trainer.accelerator=gpu
+    .venv/bin/python benchmarks/codec_rows.py --rows rvq_vocos --reuse   # score a finished run folder
+
+``--reuse`` reads a row whose run folder (``--runs``/ROW) already holds ``metrics.json`` instead of
+training it again (a long training run in the background, say); its budget is the run's own.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-ROWS = ("ae", "vae", "vq", "rvq", "rvq_adversarial")
+ROWS = ("ae", "vae", "vq", "rvq", "rvq_adversarial", "rvq_vocos", "vae_vocos")
 
 
 def opus_round_trip(audio: np.ndarray, sr: int, kbps: float, folder: Path) -> tuple[np.ndarray, float]:
@@ -164,6 +168,7 @@ def main() -> None:
     parser.add_argument("--peer-steps", type=int, default=200, help="EMA steps of the peer RVQ check")
     parser.add_argument("--runs", default="runs/benchmarks/codec", help="where the run folders go")
     parser.add_argument("--out", default=str(RESULTS / "codec_rows.json"))
+    parser.add_argument("--reuse", action="store_true", help="read finished run folders instead of training")
     parser.add_argument("overrides", nargs="*", help="extra config overrides for every row")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -183,12 +188,22 @@ def main() -> None:
     for row in args.rows:
         run_dir = Path(args.runs) / row
         overrides = [f"run_dir={run_dir}", budget, "trainer.enable_progress_bar=false", *args.overrides]
-        result = train(ROOT / "configs" / "codec" / f"{row}.yaml", overrides)
-        info = json.loads((result.run_dir / "training.json").read_text())
-        ev = result.evaluation
+        command = " ".join([f"mir101 train configs/codec/{row}.yaml", budget, *args.overrides])
+        if args.reuse and (run_dir / "metrics.json").is_file():
+            import yaml
+
+            from mir101.tasks.result import EvalResult
+
+            ev, finished = EvalResult.load(run_dir / "metrics.json"), run_dir
+            run_budget = yaml.safe_load((run_dir / "config.yaml").read_text())["trainer"].get("max_time")
+            command = f"mir101 train configs/codec/{row}.yaml trainer.max_time={run_budget} (run folder {run_dir})"
+        else:
+            result = train(ROOT / "configs" / "codec" / f"{row}.yaml", overrides)
+            ev, finished = result.evaluation, result.run_dir
+        info = json.loads((finished / "training.json").read_text())
         test = ev.sets["test"]
         table["rows"][row] = {
-            "command": " ".join([f"mir101 train configs/codec/{row}.yaml", budget, *args.overrides]),
+            "command": command,
             "bottleneck": ev.extras["codec"]["bottleneck"],
             "paradigm": "adversarial" if "adversarial" in row else "autoencoder",
             "kbps": round(test["kbps"], 3),
@@ -209,10 +224,10 @@ def main() -> None:
         if originals is None:
             from mir101.data.splits import load_split
 
-            task, _ = load_run(result.run_dir)
+            task, _ = load_run(finished)
             sr = task.sr
             originals = task.audio_items(
-                task.evaluation_sets(load_split(result.run_dir / "split.json"))["test"]
+                task.evaluation_sets(load_split(finished / "split.json"))["test"]
             )
     if originals is not None:
         table["baselines"] = baselines(originals, sr, args.kbps)
