@@ -25,6 +25,7 @@ from torch import Tensor, nn
 
 from mir101.bricks._base import Brick, check_ndim
 from mir101.bricks.positions import RotaryEmbedding, is_rotary, make_positions
+from mir101.bricks.sampling import sample_logits
 from mir101.errors import ParameterError
 
 __all__ = [
@@ -296,7 +297,14 @@ class TransformerDecoder(Brick):
 
     @torch.no_grad()
     def generate(
-        self, prompt: Tensor, n_steps: int, temperature: float = 1.0, generator: torch.Generator | None = None
+        self,
+        prompt: Tensor,
+        n_steps: int,
+        temperature: float = 1.0,
+        generator: torch.Generator | None = None,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        use_cache: bool = True,
     ) -> Tensor:
         """Continue token sequences by ``n_steps`` tokens, one cached pass per token.
 
@@ -305,19 +313,18 @@ class TransformerDecoder(Brick):
             n_steps: how many tokens to add.
             temperature: ``0`` picks the most likely token; otherwise sample from ``softmax(logits / temperature)``.
             generator: random generator for sampling.
+            top_k, top_p: truncate the distribution first (:func:`~mir101.bricks.sampling.filter_logits`).
+            use_cache: one pass over the new token with the :class:`KVCache` (``False``: re-run the
+                whole sequence at every step; same tokens, ``O(T^2)`` work).
 
         Returns:
             ``(batch, time + n_steps)`` token indices, the prompt first.
         """
         if self.embedding is None:
             raise ParameterError("generate() needs a decoder built with vocab_size (token in, logits out)")
-        cache, tokens, step = self.new_cache(), prompt, prompt
+        cache, tokens, step = (self.new_cache() if use_cache else None), prompt, prompt
         for _ in range(n_steps):
-            logits = self(step, cache)[:, -1]
-            if temperature == 0:
-                step = logits.argmax(dim=-1, keepdim=True)
-            else:
-                probs = torch.softmax(logits / temperature, dim=-1)
-                step = torch.multinomial(probs, 1, generator=generator)
+            logits = (self(step, cache) if use_cache else self(tokens))[:, -1]
+            step = sample_logits(logits, temperature, top_k, top_p, generator)[:, None]
             tokens = torch.cat([tokens, step], dim=1)
         return tokens
