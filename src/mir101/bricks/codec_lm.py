@@ -210,10 +210,18 @@ class CodecTransformer(Brick):
         return self._logits(h[:, C - 1 :])
 
     # ------------------------------------------------------------------ generation
-    def _sample_step(self, logits: Tensor, s: int, sample: dict) -> Tensor:
-        """``(B, K, V)`` logits of step ``s`` -> ``(B, K)`` tokens (``V`` where the step holds none)."""
-        tokens = sample_logits(logits, **sample)
-        return tokens.masked_fill(~self.pattern.mask[s].to(tokens.device), self.V)
+    def _sample_step(self, h: Tensor, s: int, sample: dict) -> Tensor:
+        """``(B, D)`` state before step ``s`` -> its ``(B, K)`` tokens (``V`` where the step holds none).
+
+        Only the heads of the codebooks the step holds are computed and sampled (one with
+        ``flatten``, all ``K`` with ``delay``)."""
+        held = self.pattern.mask[s].nonzero().flatten().tolist()
+        weight = self.head.weight.view(self.K, self.V, -1)[held]  # (k, V, D)
+        bias = self.head.bias.view(self.K, self.V)[held]
+        logits = torch.einsum("bd,kvd->bkv", h, weight) + bias
+        tokens = torch.full((h.shape[0], self.K), self.V, dtype=torch.long, device=h.device)
+        tokens[:, held] = sample_logits(logits, **sample)
+        return tokens
 
     @torch.no_grad()
     def generate(
@@ -246,7 +254,7 @@ class CodecTransformer(Brick):
 
             iterator = tqdm(range(S), desc="generating", unit="step", leave=False)
         for s in iterator:  # type: ignore[attr-defined]
-            step = self._sample_step(self._logits(h[:, -1]), s, sample)[:, None]
+            step = self._sample_step(h[:, -1], s, sample)[:, None]
             steps = torch.cat([steps, step], dim=1)
             if s == S - 1:
                 break

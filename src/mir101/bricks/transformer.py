@@ -40,10 +40,15 @@ __all__ = [
 
 @dataclass
 class LayerKV:
-    """The keys and values one attention layer has seen, each ``(B, H, T, D)`` (``None`` when empty)."""
+    """The keys and values one attention layer has seen, each ``(B, H, T, D)`` (``None`` when empty).
+
+    They live in buffers that double in length when full, so appending one frame costs a copy of
+    that frame, not of all the frames so far; ``keys`` and ``values`` are views of the filled part.
+    """
 
     keys: Tensor | None = None
     values: Tensor | None = None
+    _buffers: tuple[Tensor, Tensor] | None = field(default=None, repr=False)
 
     @property
     def length(self) -> int:
@@ -51,8 +56,21 @@ class LayerKV:
 
     def append(self, keys: Tensor, values: Tensor) -> tuple[Tensor, Tensor]:
         """Add the new frames' keys and values; return all of them so far."""
-        self.keys = keys if self.keys is None else torch.cat([self.keys, keys], dim=2)
-        self.values = values if self.values is None else torch.cat([self.values, values], dim=2)
+        n, m = self.length, self.length + keys.shape[2]
+        if (
+            self._buffers is None
+            or m > self._buffers[0].shape[2]
+            or self._buffers[0].shape[:2] != keys.shape[:2]
+        ):
+            capacity = max(m, 2 * n, 16)
+            shape = (*keys.shape[:2], capacity, keys.shape[3])
+            k_buf, v_buf = keys.new_empty(shape), values.new_empty((*shape[:3], values.shape[3]))
+            if n:
+                k_buf[:, :, :n], v_buf[:, :, :n] = self.keys, self.values
+            self._buffers = (k_buf, v_buf)
+        k_buf, v_buf = self._buffers
+        k_buf[:, :, n:m], v_buf[:, :, n:m] = keys, values
+        self.keys, self.values = k_buf[:, :, :m], v_buf[:, :, :m]
         return self.keys, self.values
 
 
