@@ -169,7 +169,7 @@ def main() -> None:
             "by_steps": metrics.get("extras", {}).get("by_steps"),
             "real_pitch_accuracy": metrics.get("extras", {}).get("real_pitch_accuracy"),
             "speed": metrics.get("extras", {}).get("speed"),
-            "train": {k: training.get(k) for k in ("seconds", "steps", "epochs") if k in training},
+            "train": {k: training.get(k) for k in ("train_seconds", "steps", "epochs") if k in training},
         }
         save()
         print_row(row, rows[row])
