@@ -146,7 +146,7 @@ def _held_out_cross_entropy(task, model, keys) -> float:
     terms = Autoregressive(model.eval()).common_step(
         {"codes": codes, "conditions": task.conditions_of(task.store, keys)}, False
     )
-    return float(terms["loss"])
+    return terms["loss"].item()
 
 
 def _unigram_cross_entropy(train_codes: torch.Tensor, test_codes: torch.Tensor, size: int) -> float:
