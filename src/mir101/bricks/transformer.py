@@ -25,6 +25,7 @@ from torch import Tensor, nn
 
 from mir101.bricks._base import Brick, check_ndim
 from mir101.bricks.positions import RotaryEmbedding, is_rotary, make_positions
+from mir101.bricks.sampling import sample_logits
 from mir101.errors import ParameterError
 
 __all__ = [
@@ -39,10 +40,15 @@ __all__ = [
 
 @dataclass
 class LayerKV:
-    """The keys and values one attention layer has seen, each ``(B, H, T, D)`` (``None`` when empty)."""
+    """The keys and values one attention layer has seen, each ``(B, H, T, D)`` (``None`` when empty).
+
+    They live in buffers that double in length when full, so appending one frame costs a copy of
+    that frame, not of all the frames so far; ``keys`` and ``values`` are views of the filled part.
+    """
 
     keys: Tensor | None = None
     values: Tensor | None = None
+    _buffers: tuple[Tensor, Tensor] | None = field(default=None, repr=False)
 
     @property
     def length(self) -> int:
@@ -50,8 +56,21 @@ class LayerKV:
 
     def append(self, keys: Tensor, values: Tensor) -> tuple[Tensor, Tensor]:
         """Add the new frames' keys and values; return all of them so far."""
-        self.keys = keys if self.keys is None else torch.cat([self.keys, keys], dim=2)
-        self.values = values if self.values is None else torch.cat([self.values, values], dim=2)
+        n, m = self.length, self.length + keys.shape[2]
+        if (
+            self._buffers is None
+            or m > self._buffers[0].shape[2]
+            or self._buffers[0].shape[:2] != keys.shape[:2]
+        ):
+            capacity = max(m, 2 * n, 16)
+            shape = (*keys.shape[:2], capacity, keys.shape[3])
+            k_buf, v_buf = keys.new_empty(shape), values.new_empty((*shape[:3], values.shape[3]))
+            if n:
+                k_buf[:, :, :n], v_buf[:, :, :n] = self.keys, self.values
+            self._buffers = (k_buf, v_buf)
+        k_buf, v_buf = self._buffers
+        k_buf[:, :, n:m], v_buf[:, :, n:m] = keys, values
+        self.keys, self.values = k_buf[:, :, :m], v_buf[:, :, :m]
         return self.keys, self.values
 
 
@@ -296,7 +315,14 @@ class TransformerDecoder(Brick):
 
     @torch.no_grad()
     def generate(
-        self, prompt: Tensor, n_steps: int, temperature: float = 1.0, generator: torch.Generator | None = None
+        self,
+        prompt: Tensor,
+        n_steps: int,
+        temperature: float = 1.0,
+        generator: torch.Generator | None = None,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        use_cache: bool = True,
     ) -> Tensor:
         """Continue token sequences by ``n_steps`` tokens, one cached pass per token.
 
@@ -305,19 +331,18 @@ class TransformerDecoder(Brick):
             n_steps: how many tokens to add.
             temperature: ``0`` picks the most likely token; otherwise sample from ``softmax(logits / temperature)``.
             generator: random generator for sampling.
+            top_k, top_p: truncate the distribution first (:func:`~mir101.bricks.sampling.filter_logits`).
+            use_cache: one pass over the new token with the :class:`KVCache` (``False``: re-run the
+                whole sequence at every step; same tokens, ``O(T^2)`` work).
 
         Returns:
             ``(batch, time + n_steps)`` token indices, the prompt first.
         """
         if self.embedding is None:
             raise ParameterError("generate() needs a decoder built with vocab_size (token in, logits out)")
-        cache, tokens, step = self.new_cache(), prompt, prompt
+        cache, tokens, step = (self.new_cache() if use_cache else None), prompt, prompt
         for _ in range(n_steps):
-            logits = self(step, cache)[:, -1]
-            if temperature == 0:
-                step = logits.argmax(dim=-1, keepdim=True)
-            else:
-                probs = torch.softmax(logits / temperature, dim=-1)
-                step = torch.multinomial(probs, 1, generator=generator)
+            logits = (self(step, cache) if use_cache else self(tokens))[:, -1]
+            step = sample_logits(logits, temperature, top_k, top_p, generator)[:, None]
             tokens = torch.cat([tokens, step], dim=1)
         return tokens

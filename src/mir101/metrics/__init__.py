@@ -2,7 +2,7 @@
 
 One file per family, every function registered by name in :data:`METRICS`:
 multi-pitch (``mir_eval``), ranking for cover-song identification (MAP, MR1, P@k) and the
-Frechet distance between sets of embeddings (FID / FAD).
+Frechet distance, KID and Inception Score of sets of embeddings (FID / FAD; generation).
 """
 
 from mir101.metrics.classification import (
@@ -14,6 +14,7 @@ from mir101.metrics.classification import (
     per_tag_scores,
 )
 from mir101.metrics.frechet import frechet_distance, frechet_distance_from_statistics, gaussian_statistics
+from mir101.metrics.kid import inception_score, kernel_inception_distance
 from mir101.metrics.multipitch import mir_eval_multipitch, mir_eval_notes
 from mir101.metrics.ranking import (
     evaluate_ranking,
@@ -36,6 +37,8 @@ __all__ = [
     "frechet_distance",
     "frechet_distance_from_statistics",
     "gaussian_statistics",
+    "kernel_inception_distance",
+    "inception_score",
     "multiclass_scores",
     "confusion",
     "multilabel_scores",
