@@ -47,7 +47,7 @@ class WaveformAugment:
         gain_db: the gain is uniform in ``[-gain_db, gain_db]`` dB.
         snr_db: white noise at a signal-to-noise ratio uniform in ``[snr_db[0], snr_db[1]]`` dB.
         cutoff_hz: a low-pass or high-pass (even odds) of order 2 at a cut-off uniform on a log
-            scale in ``[cutoff_hz[0], cutoff_hz[1]]``.
+            scale in ``[cutoff_hz[0], cutoff_hz[1]]`` (``None``: 300 Hz to ``min(6000, 0.4 sr)`` Hz).
         reverb_s: a synthetic room: the dry signal plus an exponentially decaying noise tail of
             reverberation time (RT60) uniform in ``[reverb_s[0], reverb_s[1]]`` seconds, with an
             echo (delay) of up to ``max_delay_s``.
@@ -69,7 +69,7 @@ class WaveformAugment:
     p: float = 0.8
     gain_db: float = 6.0
     snr_db: tuple[float, float] = (20.0, 40.0)
-    cutoff_hz: tuple[float, float] = (300.0, 6000.0)
+    cutoff_hz: tuple[float, float] | None = None
     reverb_s: tuple[float, float] = (0.1, 0.6)
     max_delay_s: float = 0.1
     semitones: float = 2.0
@@ -83,6 +83,8 @@ class WaveformAugment:
     p_time_mask: float | None = None
 
     def __post_init__(self) -> None:
+        if self.cutoff_hz is None:
+            self.cutoff_hz = (min(300.0, 0.1 * self.sr), min(6000.0, 0.4 * self.sr))
         for name in EFFECTS:
             value = self.prob(name)
             if not 0.0 <= value <= 1.0:
