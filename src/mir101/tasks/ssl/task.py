@@ -76,7 +76,7 @@ class SSLOptions:
 
     Args:
         loss: ``ntxent`` (SimCLR, contrastive) or ``vicreg`` (non-contrastive).
-        loss_args: the loss's arguments (``temperature``; VICReg's weights).
+        loss_args: the loss's arguments (``temperature``; VICReg's weights); ``{}``: its defaults.
         drop_last: layers dropped from the end of the model file to make the encoder (1: the
             tagging model's classifier); the encoder must output one vector per patch.
         projector: hidden sizes of the projector MLP; ``projection_dim``: its output size.
@@ -93,7 +93,7 @@ class SSLOptions:
     """
 
     loss: str = "ntxent"
-    loss_args: dict[str, Any] = field(default_factory=lambda: {"temperature": 0.2})
+    loss_args: dict[str, Any] = field(default_factory=dict)
     drop_last: int = 1
     projector: list[int] = field(default_factory=lambda: [128])
     projection_dim: int = 64
