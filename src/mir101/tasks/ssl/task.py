@@ -89,6 +89,8 @@ class SSLOptions:
         fractions: labelled fractions of the probes' training items.
         probe_repeats: draws of the labelled subset for each fraction below 1.
         probe_c: inverse regularisation strength of the logistic regression.
+        probe_patches: an item's embedding is the mean of this many patches spread evenly over
+            it (``None``: every patch, hop one patch); fewer is faster on long items.
         random_baseline: also probe the same encoder randomly initialised.
     """
 
@@ -103,6 +105,7 @@ class SSLOptions:
     fractions: list[float] = field(default_factory=lambda: [0.01, 0.1, 1.0])
     probe_repeats: int = 3
     probe_c: float = 1.0
+    probe_patches: int | None = None
     random_baseline: bool = True
 
 
@@ -145,6 +148,11 @@ class SelfSupervised(Task):
         for i, p in enumerate(o.probes):
             if not isinstance(p, Mapping) or not p.get("label"):
                 raise ConfigError(f"task.probes[{i}]={p!r} needs a 'label' (the annotation to predict)")
+        if o.augment is not None and not self.is_waveform:
+            raise ConfigError(
+                "task.augment applies audio effects to waveforms: use input: {name: waveform} or "
+                "set task.augment: null"
+            )
         if self.cfg.data.batch_size < 2:
             raise ConfigError(
                 f"data.batch_size={self.cfg.data.batch_size}: a self-supervised batch needs >= 2 items "
@@ -216,11 +224,6 @@ class SelfSupervised(Task):
         args = self.options.augment
         if args is None:
             return None
-        if not self.is_waveform:
-            raise ConfigError(
-                "task.augment applies audio effects to waveforms: use input: {name: waveform} or "
-                "set task.augment: null"
-            )
         args = {k: tuple(v) if isinstance(v, list) else v for k, v in dict(args).items()}
         try:
             return WaveformAugment(sr=int(self.input.sr), **args)
@@ -272,12 +275,21 @@ class SelfSupervised(Task):
         return out
 
     def item_embeddings(self, encoder: nn.Module, store: Store, keys: list[str]) -> np.ndarray:
-        """``(items, dim)``: the mean of each item's patch embeddings."""
+        """``(items, dim)``: the mean of each item's patch embeddings (``task.probe_patches``)."""
         cache = self.features(store, None if store is self.store and keys == self.keys else keys)
-        patch = int(self.cfg.data.patch_frames)
-        return np.stack(
-            [patch_embeddings(encoder, np.asarray(cache(k), np.float32), patch)[0].mean(0) for k in keys]
-        )
+        patch, k = int(self.cfg.data.patch_frames), self.options.probe_patches
+        out = []
+        for key in keys:
+            if k:
+                n = cache.n_frames(key)
+                starts = sorted({int(s) for s in np.linspace(0, max(n - patch, 0), k)})
+                x = np.stack([cache.window(key, s, patch) for s in starts]).astype(np.float32)
+                with torch.no_grad():
+                    emb = encoder.eval()(torch.from_numpy(x)).flatten(1).numpy()
+            else:
+                emb = patch_embeddings(encoder, np.asarray(cache(key), np.float32), patch)[0]
+            out.append(emb.mean(axis=0))
+        return np.stack(out)
 
     def evaluate(self, model: nn.Module, split: dict[str, list[str]], run_dir: Path) -> EvalResult:
         """Probes on the trained encoder and on the random one, on every held-out set."""
@@ -285,6 +297,35 @@ class SelfSupervised(Task):
         encoders = {"ssl": model.cpu().eval()}
         if o.random_baseline:
             encoders["random_init"] = self.random_encoder()
+        scores, tables, examples = self.probe(encoders, split)
+        problems = self.options.probes
+        first = str(problems[0]["label"]), bool(problems[0].get("multilabel", False))
+        top = fraction_name(max(float(f) for f in o.fractions))
+        primary = f"{first[0]}_{PROBE_METRICS[first[1]][1]}@{top}"
+        sets = scores["ssl"]
+        extras = {
+            "probes": tables,
+            "fractions": [fraction_name(f) for f in o.fractions],
+            "loss": o.loss,
+            "baselines": {n: scores[n] for n in encoders if n != "ssl"},
+            "embedding_dim": int(np.prod(model.output_shape)),
+        }
+        for name, s in sets.items():
+            log.info("%s: %s", name, ", ".join(f"{k} {v:.3f}" for k, v in s.items() if k != "items"))
+        return EvalResult(self.name, primary, sets, extras, examples=examples)
+
+    def probe(
+        self, encoders: Mapping[str, nn.Module], split: Mapping[str, list[str]]
+    ) -> tuple[dict[str, dict[str, dict[str, float]]], dict[str, Any], dict[str, Any]]:
+        """Probe every encoder (any ``(batch, *input) -> (batch, dim)`` module reading this task's
+        input, e.g. a supervised tagging encoder) on every probe problem.
+
+        Returns:
+            encoder -> set -> metric (``ensemble_recall@1%``, ``embedding_std``...) -> score; the
+            full probe tables (label -> encoder -> set -> fraction -> metrics); the examples the
+            report draws (test embeddings).
+        """
+        o = self.options
         problems = self.probe_problems(split)
         memo: dict[tuple[str, str, str], np.ndarray] = {}
 
@@ -347,20 +388,7 @@ class SelfSupervised(Task):
                         ],
                         "label": prob.label,
                     }
-        first = problems[0]
-        top = fraction_name(max(float(f) for f in o.fractions))
-        primary = f"{first.label}_{PROBE_METRICS[first.multilabel][1]}@{top}"
-        sets = scores["ssl"]
-        extras = {
-            "probes": tables,
-            "fractions": [fraction_name(f) for f in o.fractions],
-            "loss": o.loss,
-            "baselines": {n: scores[n] for n in encoders if n != "ssl"},
-            "embedding_dim": int(np.prod(model.output_shape)),
-        }
-        for name, s in sets.items():
-            log.info("%s: %s", name, ", ".join(f"{k} {v:.3f}" for k, v in s.items() if k != "items"))
-        return EvalResult(self.name, primary, sets, extras, examples=examples)
+        return scores, tables, examples
 
     @classmethod
     def summary(cls, result: EvalResult) -> str:
@@ -390,10 +418,13 @@ class SelfSupervised(Task):
         return write_embeddings(res, Path(audio_path), Path(out_dir), str(run_dir))
 
 
-def write_embeddings(res: Mapping[str, Any], audio_path: Path, out_dir: Path, run_dir: str) -> dict[str, Any]:
-    """``<stem>.embedding.npz`` (``item``, ``patches``, ``times``) and a JSON summary in ``out_dir``."""
+def write_embeddings(
+    res: Mapping[str, Any], audio_path: Path, out_dir: Path, run_dir: str, stem: str | None = None
+) -> dict[str, Any]:
+    """``<stem>.embedding.npz`` (``item``, ``patches``, ``times``) and a JSON summary in ``out_dir``
+    (``stem``: the audio file's by default)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = audio_path.stem
+    stem = stem or audio_path.stem
     npz = out_dir / f"{stem}.embedding.npz"
     np.savez(npz, item=res["item"], patches=res["patches"], times=res["times"])
     doc = {
