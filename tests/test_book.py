@@ -26,7 +26,6 @@ CHAPTERS_TO_COME = {
     "cover",
     "separation",
     "generation",
-    "ssl",
 }
 
 pytest.importorskip("sphinx")
