@@ -150,9 +150,6 @@ def main() -> None:
             "command": f"mir101 train configs/tagging/{SUPERVISED_ROW}.yaml "
             + " ".join(overrides[1:])
             + f" (split.json: {len(train_keys)} training items)",
-            "own_classifier": {
-                n: {"macro_recall": s["macro_recall"]} for n, s in sup.evaluation.sets.items()
-            },
             "sets": scores[name],
             "wall_seconds": round(time.perf_counter() - t0, 1),
         }

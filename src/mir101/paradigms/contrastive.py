@@ -13,9 +13,11 @@ keeps the batch spread by its variance and covariance terms instead). The projec
 after training: SimCLR found the representation *before* it transfers better, since the loss
 makes ``z`` invariant to what the augmentations change, information ``h`` keeps.
 
-Collapse is watched on ``h``: the standard deviation of the normalised embeddings, the alignment
-of the pairs and the uniformity of the batch (:mod:`mir101.metrics.representation`) are logged
-as ``train/embedding_std``... every epoch.
+Collapse is watched where the loss acts, on the projections ``z`` on the unit sphere (SimSiam's
+standard deviation of the normalised output; Wang & Isola's alignment and uniformity,
+:mod:`mir101.metrics.representation`), logged as ``train/embedding_std``... every epoch; and on the
+encoder's output ``h`` after removing the batch mean (``train/encoder_std``), since an encoder
+output dominated by a constant vector has a near-zero normalised spread without having collapsed.
 
 Book page: ``book/ssl.md``.
 """
@@ -26,9 +28,10 @@ import itertools
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
-from mir101.metrics.representation import collapse_metrics
+from mir101.metrics.representation import collapse_metrics, embedding_std
 from mir101.paradigms.base import System
 from mir101.paradigms.batch import batch_field
 from mir101.paradigms.optim import optimizer_from_config, scheduler_from_config
@@ -85,7 +88,9 @@ class Contrastive(System):
         z1, z2 = self.projector(h1), self.projector(h2)
         terms: dict[str, Tensor] = {"loss": self.loss(z1, z2)}
         terms.update(getattr(self.loss, "last_terms", None) or {})
-        terms.update(collapse_metrics(h1.flatten(1), h2.flatten(1)))
+        terms.update(collapse_metrics(z1, z2))
+        h = torch.cat([h1, h2]).flatten(1).detach()
+        terms["encoder_std"] = embedding_std(h - h.mean(dim=0))
         return terms
 
     def configure_optimizers(self) -> Any:

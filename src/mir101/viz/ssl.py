@@ -19,7 +19,7 @@ from mir101.viz.training import read_history
 __all__ = ["COLLAPSE_METRICS", "plot_collapse", "plot_probes", "plot_embeddings"]
 
 #: the collapse monitors logged during training, one panel each
-COLLAPSE_METRICS = ("loss", "embedding_std", "alignment", "uniformity")
+COLLAPSE_METRICS = ("loss", "embedding_std", "alignment", "uniformity", "encoder_std")
 
 
 def _finish(fig: Any, path: str | Path | None) -> Any:
@@ -37,7 +37,7 @@ def plot_collapse(csv_path: str | Path, path: str | Path | None = None) -> Any:
     import matplotlib.pyplot as plt
 
     hist = read_history(csv_path, x="epoch")
-    fig, axes = plt.subplots(1, len(COLLAPSE_METRICS), figsize=(13, 3), constrained_layout=True)
+    fig, axes = plt.subplots(1, len(COLLAPSE_METRICS), figsize=(16, 3), constrained_layout=True)
     for ax, metric in zip(axes, COLLAPSE_METRICS):
         for stage in ("train", "val"):
             pts = hist.get(f"{stage}/{metric}")

@@ -55,9 +55,11 @@ def ssl_sections(task: Any, result: EvalResult, run_dir: Path) -> list[str]:
     if csv.is_file():
         plot_collapse(csv, figures / "collapse.png")
         sections.append(
-            "## Collapse monitors\n\nOn the encoder's embeddings during training: the standard deviation "
-            "of the normalised embeddings (0: collapse), the alignment of positive pairs (lower: closer "
-            "views) and the uniformity of the batch (0: collapse; lower: spread on the sphere).\n\n"
+            "## Collapse monitors\n\nOn the projections during training (where the loss acts): the "
+            "standard deviation of the normalised embeddings (0: collapse), the alignment of positive "
+            "pairs (lower: closer views) and the uniformity of the batch (0: collapse; lower: spread "
+            "on the sphere); `encoder_std`: the same standard deviation on the encoder's output, "
+            "batch mean removed.\n\n"
             "![collapse](figures/collapse.png)"
         )
     emb = result.examples.get("embeddings") or {}

@@ -16,8 +16,8 @@ SoundFont.
 - projector and loss: :class:`~mir101.paradigms.Contrastive` (NT-Xent or VICReg, ``task.loss``);
   the projector is dropped after training: the run's ``model.pt`` is the encoder;
 - evaluation: probes (:mod:`mir101.tasks.ssl.probes`) on the trained encoder and on the same
-  encoder randomly initialised (the baseline of the same run), plus the collapse monitors of the
-  held-out embeddings.
+  encoder randomly initialised (the baseline of the same run), plus the spread of the held-out
+  embeddings (``embedding_std`` and ``uniformity`` of the centred item embeddings).
 
 References:
     T. Chen, S. Kornblith, M. Norouzi, G. Hinton. "A Simple Framework for Contrastive Learning of
@@ -378,6 +378,7 @@ class SelfSupervised(Task):
                     row.setdefault("items", float(len(held[set_name][0])))
                     if prob is problems[0]:
                         z = torch.from_numpy(sets[set_name][0])
+                        z = z - z.mean(dim=0)  # centred: a constant offset is not spread
                         row["embedding_std"] = float(embedding_std(z)) if len(z) > 1 else float("nan")
                         row["uniformity"] = float(uniformity(z)) if len(z) > 1 else float("nan")
                 if prob is problems[0] and "test" in sets:
