@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from test_tagging_task import FEW_STEPS, TINY_CORPUS, TINY_TAGGER, _flow, tagging_config
+from test_tagging_task import FEW_STEPS, TINY_CORPUS, _flow, tagging_config
 
 from mir101.config import load_config
 from mir101.data.pairs import PairDataset
@@ -126,9 +126,7 @@ def test_pairs_are_two_crops_of_one_item_and_never_read_labels():
     starts = {float(ds[0]["x1"][0, 0]) for _ in range(20)}
     assert len(starts) > 3  # training crops move
     fixed = PairDataset(list(items), items.__getitem__, lambda k: items[k].shape[-1], 10, 3, seed=1)
-    assert torch.equal(fixed[2]["x1"], fixed[2]["x1"]) and float(fixed[2]["x1"][0, 0]) == float(
-        fixed[2]["x1"][0, 0]
-    )
+    assert torch.equal(fixed[2]["x1"], fixed[2]["x1"])  # two reads, the same crops: validation is fixed
     with pytest.raises(ParameterError):
         PairDataset([], items.__getitem__, len, 10)
 
@@ -206,10 +204,6 @@ def test_every_row_trains_a_few_steps(row, tmp_path):
     assert cfg.task.name == "ssl" and cfg.task.loss in ("ntxent", "vicreg")
     log = (result.run_dir / "logs" / "metrics.csv").read_text().splitlines()[0]
     assert all(f"train/{m}" in log for m in ("loss", "embedding_std", "alignment", "uniformity"))
-
-
-def test_tiny_tagger_layers_are_shared():
-    assert TINY_TAGGER[-1] == {"linear": {"out_features": "$n_classes"}}  # what encoder_of drops
 
 
 # ---------------------------------------------------------------------------- learning
