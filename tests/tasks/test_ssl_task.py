@@ -226,3 +226,24 @@ def test_ssl_probe_beats_the_random_encoder_probe(tmp_path):
     gain = np.mean([ssl[k] - rnd[k] for k in keys])
     assert gain >= 0.1, (ssl, rnd)
     assert ssl["embedding_std"] > rnd["embedding_std"]  # the embeddings spread out
+
+
+def test_a_probe_on_another_store_uses_its_own_split(tmp_path):
+    """The note-family probe: the notes corpus (its split holds out whole instruments) probed by an
+    encoder of the chorale task."""
+    from test_tagging_task import TINY_NOTES
+
+    notes = {"label": "family", "corpus": "notes", "corpus_args": dict(TINY_NOTES)}
+    cfg = load_config(ssl_config(tmp_path, task={"probes": [{"label": "ensemble"}, notes]}))
+    task = make_task(cfg)
+    split = task.make_split()
+    problems = task.probe_problems(split)
+    family = problems[1]
+    own = family.store.document["mir101"]["split"]
+    assert set(family.train) <= set(own["train"]) and set(family.held_out["test"][1]) <= set(own["test"])
+    programs = {family.store.value(k, "program") for k in family.held_out["test"][1]}
+    assert programs.isdisjoint({family.store.value(k, "program") for k in family.train})
+    scores, tables, _ = task.probe({"random_init": task.random_encoder()}, split)
+    row = scores["random_init"]["test"]
+    assert {"ensemble_recall@100%", "family_recall@100%", "family_recall@50%"} <= set(row)
+    assert 0.0 <= row["family_recall@100%"] <= 1.0 and set(tables) == {"ensemble", "family"}
