@@ -25,7 +25,6 @@ CHAPTERS_TO_COME = {
     "covers",
     "cover",
     "separation",
-    "ssl",
 }
 
 pytest.importorskip("sphinx")

@@ -74,6 +74,13 @@ def _generation_contracts() -> dict:
     return dict(CONTRACT_CONFIGS)
 
 
+def _ssl_contracts() -> dict:
+    """The ssl task: its tiny experiment lives in test_ssl_task.py."""
+    from test_ssl_task import CONTRACT_CONFIGS
+
+    return dict(CONTRACT_CONFIGS)
+
+
 #: task name -> ``(tmp_path, request) -> config path``, a tiny experiment of it (a new task adds its own)
 CONTRACT = {
     "multipitch": _multipitch_config,
@@ -81,6 +88,7 @@ CONTRACT = {
     **_tagging_contracts(),
     **_codec_contracts(),
     **_generation_contracts(),
+    **_ssl_contracts(),
 }
 
 

@@ -1,4 +1,4 @@
-"""Losses by registry: classification, regression, separation, spectral, metric, contrastive, adversarial.
+"""Losses by registry: classification, regression, separation, spectral, metric, (non-)contrastive, adversarial.
 
 Each loss is an ``nn.Module`` (or a function) whose docstring gives its shapes and its paper;
 :func:`build_loss` builds one by its name in :data:`LOSSES`, the name an experiment's config uses.
@@ -12,6 +12,7 @@ from mir101.losses.registry import LOSSES, build_loss
 from mir101.losses.sdr import SISDRLoss, si_sdr
 from mir101.losses.spectral import MultiResolutionSTFTLoss, STFTLoss
 from mir101.losses.triplet import MINING_STRATEGIES, TripletLoss, TripletMiner, Triplets, pairwise_distances
+from mir101.losses.vicreg import VICRegLoss, vicreg_terms
 
 __all__ = [
     "LOSSES",
@@ -26,6 +27,8 @@ __all__ = [
     "MINING_STRATEGIES",
     "pairwise_distances",
     "NTXentLoss",
+    "VICRegLoss",
+    "vicreg_terms",
     "AdversarialLoss",
     "feature_matching_loss",
 ]

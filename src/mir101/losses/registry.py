@@ -16,6 +16,7 @@ from mir101.losses.contrastive import NTXentLoss
 from mir101.losses.sdr import SISDRLoss
 from mir101.losses.spectral import MultiResolutionSTFTLoss, STFTLoss
 from mir101.losses.triplet import TripletLoss
+from mir101.losses.vicreg import VICRegLoss
 from mir101.utils.registry import Registry
 
 __all__ = ["LOSSES", "build_loss"]
@@ -31,6 +32,7 @@ LOSSES.add("stft", STFTLoss)  # one STFT resolution
 LOSSES.add("mrstft", MultiResolutionSTFTLoss)  # codecs, vocoders
 LOSSES.add("triplet", TripletLoss)  # metric learning (cover songs)
 LOSSES.add("ntxent", NTXentLoss)  # contrastive self-supervision
+LOSSES.add("vicreg", VICRegLoss)  # non-contrastive self-supervision
 LOSSES.add("adversarial", AdversarialLoss)  # GAN-trained codecs
 
 

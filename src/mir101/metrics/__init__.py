@@ -1,8 +1,9 @@
 """Metrics: thin wrappers over the field's libraries, and the few no library has.
 
 One file per family, every function registered by name in :data:`METRICS`:
-multi-pitch (``mir_eval``), ranking for cover-song identification (MAP, MR1, P@k) and the
-Frechet distance, KID and Inception Score of sets of embeddings (FID / FAD; generation).
+multi-pitch (``mir_eval``), ranking for cover-song identification (MAP, MR1, P@k), the
+Frechet distance, KID and Inception Score of sets of embeddings (FID / FAD; generation) and the
+collapse monitors of self-supervised embeddings (standard deviation, alignment, uniformity).
 """
 
 from mir101.metrics.classification import (
@@ -24,6 +25,7 @@ from mir101.metrics.ranking import (
     relevance_ranks,
 )
 from mir101.metrics.registry import METRICS
+from mir101.metrics.representation import alignment, collapse_metrics, embedding_std, uniformity
 
 __all__ = [
     "METRICS",
@@ -45,4 +47,8 @@ __all__ = [
     "per_tag_scores",
     "frame_accuracy",
     "mir_eval_chord",
+    "embedding_std",
+    "alignment",
+    "uniformity",
+    "collapse_metrics",
 ]

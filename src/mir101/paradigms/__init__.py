@@ -11,6 +11,7 @@ from mir101.paradigms.adversarial import Adversarial
 from mir101.paradigms.autoencoder import AutoEncoder
 from mir101.paradigms.base import System
 from mir101.paradigms.batch import batch_field, batch_size
+from mir101.paradigms.contrastive import Contrastive
 from mir101.paradigms.manual import ManualSystem, OptimGroup
 from mir101.paradigms.optim import OPTIMIZERS, SCHEDULERS, cosine_with_warmup, make_optimizer, make_scheduler
 from mir101.paradigms.supervised import Supervised
@@ -18,6 +19,7 @@ from mir101.paradigms.supervised import Supervised
 __all__ = [
     "System",
     "Supervised",
+    "Contrastive",
     "AutoEncoder",
     "Adversarial",
     "ManualSystem",
