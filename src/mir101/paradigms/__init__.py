@@ -12,6 +12,7 @@ from mir101.paradigms.autoencoder import AutoEncoder
 from mir101.paradigms.base import System
 from mir101.paradigms.batch import batch_field, batch_size
 from mir101.paradigms.manual import ManualSystem, OptimGroup
+from mir101.paradigms.metric import MetricLearning
 from mir101.paradigms.optim import OPTIMIZERS, SCHEDULERS, cosine_with_warmup, make_optimizer, make_scheduler
 from mir101.paradigms.supervised import Supervised
 
@@ -20,6 +21,7 @@ __all__ = [
     "Supervised",
     "AutoEncoder",
     "Adversarial",
+    "MetricLearning",
     "ManualSystem",
     "OptimGroup",
     "OPTIMIZERS",
