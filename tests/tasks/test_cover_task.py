@@ -96,7 +96,8 @@ def cover_config(tmp_path: Path, store: Path, **sections) -> Path:
         "run_dir": str(tmp_path / "run"),
     }  # fmt: skip
     for k, v in sections.items():
-        cfg[k] = {**cfg[k], **v} if isinstance(v, dict) and isinstance(cfg.get(k), dict) else v
+        merge = isinstance(v, dict) and isinstance(cfg.get(k), dict) and k != "input"  # an input replaces
+        cfg[k] = {**cfg[k], **v} if merge else v
     path = tmp_path / "cover.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return path

@@ -154,7 +154,7 @@ class EmbeddingIndex:
             with np.load(path, allow_pickle=False) as f:
                 emb = np.asarray(f["embeddings"], dtype=np.float32)
                 header = json.loads(str(f["header"]))
-        except (OSError, ValueError, KeyError, json.JSONDecodeError) as err:
+        except (OSError, ValueError, KeyError, EOFError, json.JSONDecodeError) as err:
             raise StoreError(
                 f"{path}: not an embedding index written by 'mir101 cover index' ({type(err).__name__})"
             ) from err

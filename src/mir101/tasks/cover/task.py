@@ -137,6 +137,9 @@ class Cover(Task):
     Options = CoverOptions
     report_columns = ("MAP_ii", "MRR_ii", "MR1_ii", "P@1_ii", "P@10_ii", "MAP_i", "MRR_i", "P@10_i", "items")
 
+    #: the collection ``predict`` searches (``mir101 predict cover RUN q.wav --against PATH``)
+    against: Path | None = None
+
     def __init__(self, cfg: Any):
         super().__init__(cfg)
         o = self.options
@@ -158,7 +161,13 @@ class Cover(Task):
         if isinstance(node, dict) and node.get("name") == "deepchroma":
             from mir101.tasks.cover.deepchroma import DeepChroma
 
-            return DeepChroma(**{k: v for k, v in node.items() if k != "name"})
+            args = {k: v for k, v in node.items() if k != "name"}
+            unknown = sorted(set(args) - {"run", "pool"})
+            if unknown or "run" not in args:
+                raise ConfigError(
+                    f"input 'deepchroma' takes 'run' (a multipitch run folder) and 'pool'; got {sorted(args)}"
+                )
+            return DeepChroma(**args)
         return super().input
 
     # ------------------------------------------------------------------ labels
@@ -259,8 +268,14 @@ class Cover(Task):
 
     def embed_items(self, model: nn.Module, store: Store, keys: list[str]) -> np.ndarray:
         """``(n, dim)`` embeddings of items of a store (features cached)."""
-        cache = self.features(store, None if store is self.store and keys == self.keys else keys)
+        cache = self._cache(store, keys)
         return np.stack([self.embed(model, cache(k)) for k in keys])
+
+    def _cache(self, store: Store, keys: list[str]) -> Any:
+        """The feature cache holding ``keys``: the task's whole one for its own store's items."""
+        if store is self.store and set(keys) <= set(self.keys):
+            return self.features(store)
+        return self.features(store, keys)
 
     def embed_audio(self, model: nn.Module, audio: np.ndarray) -> np.ndarray:
         """The embedding of a mono waveform at the input's sample rate."""
@@ -277,7 +292,7 @@ class Cover(Task):
 
         inp = self.input
         if isinstance(inp, Chroma) and inp.n_chroma == 12:
-            cache = self.features(store, None if store is self.store and keys == self.keys else keys)
+            cache = self._cache(store, keys)
         else:
             chroma = Chroma(sr=int(inp.sr), hop_length=int(inp.hop_length))
             cache = FeatureCache(store, chroma, dtype=self.cfg.data.feature_dtype, keys=keys, progress=False)
@@ -377,7 +392,7 @@ class Cover(Task):
         return self.index(model, Store(against), None, run_dir)
 
     def search(
-        self, model: nn.Module, audio: np.ndarray, index: EmbeddingIndex, top: int
+        self, model: nn.Module, audio: np.ndarray, index: EmbeddingIndex, top: int, backend: str = "auto"
     ) -> list[dict[str, Any]]:
         """The nearest works of a query waveform: one entry per work, its closest item first."""
         query = self.embed_audio(model, audio)
@@ -386,7 +401,7 @@ class Cover(Task):
                 f"the index holds embeddings of dimension {index.embeddings.shape[1]}, this model makes "
                 f"{query.shape[0]}: index the collection with this run (mir101 cover index RUN STORE)"
             )
-        dist, idx = index.search(query[None], k=len(index))
+        dist, idx = index.search(query[None], k=len(index), backend=backend)
         seen: dict[str, dict[str, Any]] = {}
         for d, i in zip(dist[0], idx[0]):
             work = index.works[i] or index.keys[i]
@@ -404,8 +419,7 @@ class Cover(Task):
     def predict(self, model: nn.Module, run_dir: Path, audio_path: Path, out_dir: Path) -> dict[str, Any]:
         """List the nearest works of a query recording among a collection (``--against STORE`` or
         an index file; default: the run's own ``index.npz``, else its store)."""
-        against = getattr(self, "against", None)
-        index = self._candidates(model, run_dir, against)
+        index = self._candidates(model, run_dir, self.against)
         audio = load_audio(audio_path, int(self.input.sr))
         try:
             nearest = self.search(model.cpu().eval(), audio, index, self.options.top_k)
