@@ -192,3 +192,23 @@ def test_training_on_tiny_cliques_beats_a_random_embedding(tmp_path, cover_store
     for p in ("i", "ii"):
         assert s[f"MAP_{p}"] > s0[f"MAP_{p}"] + 0.05, (p, s, s0)
         assert s[f"MAP_{p}"] > chance[f"MAP_{p}"] + 0.1, (p, s, chance)
+
+
+def test_a_cover1000_style_store_trains_with_its_row(tmp_path):
+    """configs/cover/cover1000_chroma.yaml on a store in that format: audio + ``work_id`` only
+    (no ``chorale``, no ``role``): protocol (ii) falls back to (i)."""
+    from mir101.data.store import Store, StoreWriter
+
+    src = Store(make_cover_store(tmp_path / "src", n_works=8))
+    with StoreWriter(tmp_path / "cover1000", definition={"work_id": {"type": "global"}}) as w:
+        for key in src.keys:
+            audio, sr = src.audio(key)
+            w.add(f"{key}.mp3", audio, sr, {"work_id": [{"value": src.value(key, "work_id")}]})
+    row = Path(__file__).resolve().parents[2] / "configs" / "cover" / "cover1000_chroma.yaml"
+    overrides = [f"data.store={tmp_path / 'cover1000'}", f"run_dir={tmp_path / 'run'}", "input.hop_length=1024",
+                 f"model={{layers: {TINY_MOVE}}}".replace("'", ""), "data.patch_frames=48", "data.patch_hop_frames=16",
+                 "trainer.max_epochs=1", "task.batches_per_epoch=2", "task.p=3", "train.patience=0",
+                 "trainer.enable_progress_bar=false", "task.baseline=false"]  # fmt: skip
+    result = train(row, overrides).evaluation
+    s = result.sets["test"]
+    assert s["items"] >= 4 and s["MAP_ii"] == s["MAP_i"]

@@ -223,6 +223,11 @@ class Cover(Task):
         valid = valid_batches = None
         if split["valid"]:
             valid, vlabels = dataset(split["valid"])
+            if len(set(vlabels)) < 2 and int(self.cfg.train.patience) > 0:
+                raise ConfigError(
+                    f"the validation split holds {len(set(vlabels))} work(s): validation triplets need 2 "
+                    "(early stopping watches their loss); raise data.split.valid or set train.patience=0"
+                )
             if len(set(vlabels)) >= 2:
                 nb = max(1, (o.batches_per_epoch or 8) // 4)
                 valid_batches = PKSampler(
