@@ -23,7 +23,6 @@ PAGES = sorted(p for p in BOOK.glob("*.md") if p.stem != "index")
 #: chapters that docstrings may already name but whose task mir101 cannot run yet (no page until then)
 CHAPTERS_TO_COME = {
     "covers",
-    "cover",
     "separation",
     "generation",
     "ssl",
