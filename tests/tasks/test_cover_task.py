@@ -212,3 +212,24 @@ def test_a_cover1000_style_store_trains_with_its_row(tmp_path):
     result = train(row, overrides).evaluation
     s = result.sets["test"]
     assert s["items"] >= 4 and s["MAP_ii"] == s["MAP_i"]
+
+
+def test_deep_chroma_folds_a_multipitch_salience(tmp_path):
+    """The deep chroma input: a multipitch run's salience folded to 12 pitch classes, pooled in time,
+    each frame's maximum 1 (a tiny multipitch run of tests/tinyrun.py)."""
+    from mir101.tasks.cover.deepchroma import DeepChroma, fold_to_pitch_classes
+    from tinyrun import make_store, write_config
+
+    sal = np.zeros((24, 2))
+    sal[[0, 12], 0] = 1.0  # C in two octaves, then E
+    sal[4, 1] = 0.5
+    folded = fold_to_pitch_classes(sal, np.arange(48, 72))
+    assert folded[0, 0] == 2.0 and folded[4, 1] == 0.5 and folded.sum() == 2.5
+    run = train(
+        write_config(tmp_path / "mp.yaml", make_store(tmp_path / "mp"), tmp_path / "run"), evaluate=False
+    ).run_dir
+    chroma = DeepChroma(str(run), pool=4)
+    audio = torch.from_numpy(_tone(57, SR)).float()[None]  # one second of A3
+    out = chroma(audio)
+    assert out.shape == (1, 1, 12, chroma.n_frames(SR)) and float(out.max()) <= 1.0 + 1e-6
+    assert chroma.hop_length == 4 * 512 and chroma.get_config()["weights"]
