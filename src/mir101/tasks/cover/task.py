@@ -255,7 +255,8 @@ class Cover(Task):
     # ------------------------------------------------------------------ embedding
     @property
     def min_frames(self) -> int:
-        """The fewest frames the model takes (its patch length bounds it from above)."""
+        """Frames an item is zero-padded to when shorter: one training patch (the model's receptive
+        field fits in a patch, so any longer item goes through whole)."""
         return int(self.cfg.data.patch_frames)
 
     def embed(self, model: nn.Module, features: np.ndarray) -> np.ndarray:
