@@ -22,8 +22,6 @@ BOOK = ROOT / "book"
 PAGES = sorted(p for p in BOOK.glob("*.md") if p.stem != "index")
 #: chapters that docstrings may already name but whose task mir101 cannot run yet (no page until then)
 CHAPTERS_TO_COME = {
-    "covers",
-    "cover",
     "separation",
 }
 

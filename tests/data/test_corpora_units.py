@@ -198,3 +198,18 @@ def test_get_corpus_store_checks_name_and_parameters():
 def test_chord_labels_reduce_to_the_25_classes():
     for label in ("C:maj", "F#:min7", "B:dim7", "G:7", "E:5"):
         assert 0 <= chord_class(label) < len(CHORD_LABELS)
+
+
+def test_select_chorales_min_clique_keeps_whole_cliques_in_order():
+    from mir101.data.corpora.chorales import select_chorales
+    from mir101.data.corpora.scores import ChoraleInfo
+
+    def info(i: str, work: str) -> ChoraleInfo:
+        return ChoraleInfo(id=i, path=f"bach/{i}", riemenschneider=(1,), title=i, bwv=i, melody=(60,), work_id=work)
+
+    cat = [info("a1", "A"), info("b1", "B"), info("c1", "C"), info("a2", "A"), info("c2", "C"), info("c3", "C")]
+    assert [c.id for c in select_chorales(catalogue=cat, min_clique=2)] == ["a1", "a2", "c1", "c2", "c3"]
+    assert [c.id for c in select_chorales(3, catalogue=cat, min_clique=3)] == ["c1", "c2", "c3"]
+    assert [c.id for c in select_chorales(2, catalogue=cat)] == ["a1", "b1"]  # default: unchanged
+    with pytest.raises(ParameterError, match="min_clique=0"):
+        select_chorales(catalogue=cat, min_clique=0)

@@ -111,3 +111,54 @@ def test_bad_arguments():
         TripletMiner("hard", margin=-1)
     with pytest.raises(ShapeError, match=r"\(4, 2\).*\(3,\)"):
         TripletLoss()(torch.randn(4, 2), torch.zeros(3))
+
+
+# A hand-made distance matrix (symmetric, not from embeddings) where the right choice is known.
+# Works: A = {0, 1, 2}, B = {3, 4}, C = {5}. Item 1 duplicates item 0 (distance 0): a positive
+# closer than any negative, the trap of a miner that would take "closest other item" as negative.
+HAND = torch.tensor(
+    [  # 0    1    2    3    4    5
+        [0.0, 0.0, 1.0, 1.3, 2.5, 0.8],  # 0: positives 1 (0.0), 2 (1.0); negatives 5 (0.8), 3 (1.3), 4 (2.5)
+        [0.0, 0.0, 1.0, 1.3, 2.5, 0.8],  # 1: same as 0
+        [1.0, 1.0, 0.0, 1.2, 0.9, 3.0],  # 2: positives 0, 1 (1.0); negatives 4 (0.9), 3 (1.2), 5 (3.0)
+        [1.3, 1.3, 1.2, 0.0, 2.0, 1.4],  # 3: positive 4 (2.0); negatives 2 (1.2), 0/1 (1.3), 5 (1.4)
+        [2.5, 2.5, 0.9, 2.0, 0.0, 2.2],  # 4: positive 3 (2.0); negatives 2 (0.9), 5 (2.2), 0/1 (2.5)
+        [0.8, 0.8, 3.0, 1.4, 2.2, 0.0],  # 5: alone in its work: never an anchor
+    ]
+)
+HAND_LABELS = torch.tensor([0, 0, 0, 1, 1, 2])
+
+
+def _triples(t):
+    return sorted(zip(t.anchor.tolist(), t.positive.tolist(), t.negative.tolist()))
+
+
+def test_hard_mining_on_a_hand_made_matrix():
+    t = TripletMiner("hard").mine_distances(HAND, HAND_LABELS)
+    # farthest positive, closest negative (ties: the first index); item 1 is never a negative of 0
+    assert _triples(t) == [(0, 2, 5), (1, 2, 5), (2, 0, 4), (3, 4, 2), (4, 3, 2)]
+
+
+def test_semihard_mining_on_a_hand_made_matrix():
+    t = TripletMiner("semihard", margin=0.5).mine_distances(HAND, HAND_LABELS)
+    # (a, p): d_ap, negatives inside (d_ap, d_ap + 0.5), the closest of them:
+    #   (0, 1): 0.0 -> none inside (0, 0.5)             (0, 2): 1.0 -> 3 (1.3)
+    #   (1, 0): 0.0 -> none                              (1, 2): 1.0 -> 3 (1.3)
+    #   (2, 0), (2, 1): 1.0 -> 3 (1.2)  (4 at 0.9 is closer than the positive: hard, not semi-hard)
+    #   (3, 4): 2.0 -> none inside (2.0, 2.5)            (4, 3): 2.0 -> 5 (2.2)
+    assert _triples(t) == [(0, 2, 3), (1, 2, 3), (2, 0, 3), (2, 1, 3), (4, 3, 5)]
+    a, p, n = t.anchor, t.positive, t.negative
+    assert (HAND[a, p] < HAND[a, n]).all() and (HAND[a, n] < HAND[a, p] + 0.5).all()
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_random_mining_on_a_hand_made_matrix_never_takes_a_positive_as_negative(seed):
+    t = TripletMiner("random").mine_distances(HAND, HAND_LABELS, torch.Generator().manual_seed(seed))
+    assert sorted(t.anchor.tolist()) == [0, 1, 2, 3, 4]  # item 5 has no positive
+    for a, p, n in _triples(t):
+        assert HAND_LABELS[a] == HAND_LABELS[p] and a != p and HAND_LABELS[a] != HAND_LABELS[n]
+
+
+def test_mine_distances_checks_its_shape():
+    with pytest.raises(ShapeError, match="mine_distances"):
+        TripletMiner().mine_distances(HAND[:3], HAND_LABELS)

@@ -81,6 +81,13 @@ def _ssl_contracts() -> dict:
     return dict(CONTRACT_CONFIGS)
 
 
+def _cover_contracts() -> dict:
+    """The cover task: its tiny experiment lives in test_cover_task.py."""
+    from test_cover_task import CONTRACT_CONFIGS
+
+    return dict(CONTRACT_CONFIGS)
+
+
 #: task name -> ``(tmp_path, request) -> config path``, a tiny experiment of it (a new task adds its own)
 CONTRACT = {
     "multipitch": _multipitch_config,
@@ -89,6 +96,7 @@ CONTRACT = {
     **_codec_contracts(),
     **_generation_contracts(),
     **_ssl_contracts(),
+    **_cover_contracts(),
 }
 
 

@@ -109,6 +109,10 @@ def _predict(args: argparse.Namespace) -> int:
     task, model = load_run(args.run_dir)
     if task.name != args.task:
         raise ConfigError(f"{args.run_dir} holds a '{task.name}' model, not '{args.task}'")
+    if args.against:  # the collection a cover query is searched in (mir101.tasks.cover)
+        if not hasattr(task, "against"):
+            raise ParameterError(f"--against is for the cover task, not '{task.name}'")
+        task.against = Path(args.against)  # type: ignore[attr-defined]
     out_dir = output_dir(args.out or Path(args.run_dir) / "predictions", "--out")
     for audio, stem in zip(args.audio, output_stems(list(args.audio))):
         # the task writes into a fresh folder; its files then move to --out under the input's own
@@ -157,3 +161,4 @@ def register(groups: dict[str, argparse._SubParsersAction]) -> None:
     p.add_argument("audio", nargs="+", help="audio files (wav, flac, ogg...)")
     p.add_argument("--out", help="output folder (default RUN_DIR/predictions)")
     p.add_argument("--overwrite", action="store_true", help="replace output files that exist already")
+    p.add_argument("--against", help="cover: the index (.npz) or store to search (default: the run's)")

@@ -114,6 +114,19 @@ class TripletMiner(nn.Module):
     ) -> Triplets:
         _check_batch(embeddings, labels)
         dist = pairwise_distances(embeddings.detach().float(), squared=self.squared)  # (batch, batch)
+        return self.mine_distances(dist, labels, generator)
+
+    @torch.no_grad()
+    def mine_distances(
+        self, dist: Tensor, labels: Tensor, generator: torch.Generator | None = None
+    ) -> Triplets:
+        """Mine from a ``(batch, batch)`` distance matrix directly (what :meth:`forward` does after
+        computing the distances; hand-made matrices in the tests)."""
+        if dist.dim() != 2 or dist.shape != (len(labels), len(labels)):
+            raise ShapeError(
+                f"mine_distances needs distances (batch, batch) for labels (batch,), got "
+                f"{tuple(dist.shape)} and {tuple(labels.shape)}"
+            )
         same = labels[:, None] == labels[None, :]
         eye = torch.eye(len(labels), dtype=torch.bool, device=labels.device)
         pos_mask, neg_mask = same & ~eye, ~same  # (batch, batch)

@@ -21,6 +21,7 @@ from mir101.metrics.ranking import (
     evaluate_ranking,
     mean_average_precision,
     mean_rank_first,
+    mean_reciprocal_rank,
     precision_at_k,
     relevance_ranks,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "mir_eval_notes",
     "mean_average_precision",
     "mean_rank_first",
+    "mean_reciprocal_rank",
     "precision_at_k",
     "evaluate_ranking",
     "relevance_ranks",

@@ -13,6 +13,7 @@ from mir101.paradigms.base import System
 from mir101.paradigms.batch import batch_field, batch_size
 from mir101.paradigms.contrastive import Contrastive
 from mir101.paradigms.manual import ManualSystem, OptimGroup
+from mir101.paradigms.metric import MetricLearning
 from mir101.paradigms.optim import OPTIMIZERS, SCHEDULERS, cosine_with_warmup, make_optimizer, make_scheduler
 from mir101.paradigms.supervised import Supervised
 
@@ -22,6 +23,7 @@ __all__ = [
     "Contrastive",
     "AutoEncoder",
     "Adversarial",
+    "MetricLearning",
     "ManualSystem",
     "OptimGroup",
     "OPTIMIZERS",

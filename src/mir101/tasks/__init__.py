@@ -5,6 +5,7 @@ Importing this package registers the tasks in :data:`TASKS`.
 
 from mir101.tasks.base import TASKS, Task
 from mir101.tasks.codec import Codec  # noqa: F401  (registers 'codec')
+from mir101.tasks.cover import Cover  # noqa: F401  (registers 'cover')
 from mir101.tasks.generation import Generation  # noqa: F401  (registers 'generation')
 from mir101.tasks.multipitch import MultiPitch
 from mir101.tasks.result import EvalResult

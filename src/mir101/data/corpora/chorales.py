@@ -69,10 +69,26 @@ def select_chorales(
     n: int | None = None,
     chorales: Sequence[str] | None = None,
     catalogue: Sequence[ChoraleInfo] | None = None,
+    min_clique: int = 1,
 ) -> list[ChoraleInfo]:
     """The chorales of a build: ``chorales`` by id (``bwv269``) or corpus path, else the first
-    ``n`` in Riemenschneider order (the first 20 have expert chord analyses), else all."""
+    ``n`` in Riemenschneider order (the first 20 have expert chord analyses), else all.
+
+    ``min_clique > 1`` keeps only the chorales whose melody clique (``work_id``) holds at least
+    that many chorales of the whole catalogue, clique after clique (cliques in the order of their
+    first chorale), so that the first ``n`` are whole cliques but the last: the cover-song corpus.
+    """
     catalogue = list(catalogue if catalogue is not None else chorale_catalogue())
+    if not isinstance(min_clique, int) or min_clique < 1:
+        raise ParameterError(f"min_clique={min_clique!r} must be a positive integer")
+    if min_clique > 1:
+        sizes: dict[str, int] = {}
+        for c in catalogue:
+            sizes[c.work_id] = sizes.get(c.work_id, 0) + 1
+        first = {w: i for i, w in reversed(list(enumerate(c.work_id for c in catalogue)))}
+        catalogue = sorted(
+            (c for c in catalogue if sizes[c.work_id] >= min_clique), key=lambda c: first[c.work_id]
+        )
     if chorales:
         by_id = {c.id: c for c in catalogue} | {c.path: c for c in catalogue}
         missing = [c for c in chorales if c not in by_id]
@@ -96,6 +112,7 @@ def build_chorales(
     *,
     chorales: Sequence[str] | None = None,
     renditions: int = 1,
+    min_clique: int = 1,
     ensembles: Sequence[str] | None = None,
     seed: int = 0,
     sr: int = 22050,
@@ -113,6 +130,8 @@ def build_chorales(
         n: number of chorales (first ``n`` in Riemenschneider order); ``None``: all (~350).
         chorales: explicit chorale ids instead (``["bwv269", "bwv347"]``).
         renditions: renditions per chorale (different ensembles, keys and tempi; one clique).
+        min_clique: keep only chorales whose melody clique has at least this many chorales
+            (see :func:`select_chorales`; 2 gives the cover-song cliques).
         ensembles: ensemble names to draw from (default: all, see :data:`ENSEMBLES`).
         seed: the seed every random choice derives from.
         sr: sample rate (Hz).
@@ -143,7 +162,7 @@ def build_chorales(
     var = Variation.from_any(variation)
     sf_id = soundfont_identity(soundfont)
     catalogue = chorale_catalogue(workers=workers, progress=progress)
-    chosen = select_chorales(n, chorales, catalogue)
+    chosen = select_chorales(n, chorales, catalogue, min_clique=min_clique)
     params = {
         "chorales": [c.id for c in chosen],
         "renditions": renditions,
