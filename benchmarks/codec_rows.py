@@ -194,16 +194,17 @@ def main() -> None:
 
             from mir101.tasks.result import EvalResult
 
-            ev, finished = EvalResult.load(run_dir / "metrics.json"), run_dir
+            ev, finished, reused = EvalResult.load(run_dir / "metrics.json"), run_dir, True
             run_budget = yaml.safe_load((run_dir / "config.yaml").read_text())["trainer"].get("max_time")
             command = f"mir101 train configs/codec/{row}.yaml trainer.max_time={run_budget} (run folder {run_dir})"
         else:
             result = train(ROOT / "configs" / "codec" / f"{row}.yaml", overrides)
-            ev, finished = result.evaluation, result.run_dir
+            ev, finished, reused = result.evaluation, result.run_dir, False
         info = json.loads((finished / "training.json").read_text())
         test = ev.sets["test"]
         table["rows"][row] = {
             "command": command,
+            "budget_minutes": float(args.minutes) if not reused else None,
             "bottleneck": ev.extras["codec"]["bottleneck"],
             "paradigm": "adversarial" if "adversarial" in row else "autoencoder",
             "kbps": round(test["kbps"], 3),
@@ -237,7 +238,6 @@ def main() -> None:
         {
             "date": time.strftime("%Y-%m-%d"),
             "machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads",
-            "budget_minutes": args.minutes,
         }
     )
     out_path.parent.mkdir(parents=True, exist_ok=True)
