@@ -67,8 +67,15 @@ def _codec_contracts() -> dict:
     return dict(CONTRACT_CONFIGS)
 
 
+def _separation_contracts() -> dict:
+    """The separation task: its tiny experiment lives in test_separation_task.py."""
+    from test_separation_task import CONTRACT_CONFIGS
+
+    return dict(CONTRACT_CONFIGS)
+
+
 #: task name -> ``(tmp_path, request) -> config path``, a tiny experiment of it (a new task adds its own)
-CONTRACT = {"multipitch": _multipitch_config, "toy_family": _toy_config, **_tagging_contracts(), **_codec_contracts()}
+CONTRACT = {"multipitch": _multipitch_config, "toy_family": _toy_config, **_tagging_contracts(), **_codec_contracts(), **_separation_contracts()}
 
 
 def test_every_registered_task_is_in_the_contract():

@@ -8,6 +8,7 @@ from mir101.tasks.codec import Codec  # noqa: F401  (registers 'codec')
 from mir101.tasks.multipitch import MultiPitch
 from mir101.tasks.result import EvalResult
 from mir101.tasks.runner import RunResult, evaluate_run, load_run, train
+from mir101.tasks.separation import Separation  # noqa: F401  (registers 'separation')
 from mir101.tasks.tagging import Tagging  # noqa: F401  (registers 'tagging' and 'chords')
 
 __all__ = ["TASKS", "Task", "EvalResult", "MultiPitch", "RunResult", "train", "evaluate_run", "load_run"]
