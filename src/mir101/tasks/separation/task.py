@@ -18,6 +18,7 @@ Book page: ``book/separation.md``.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import time
@@ -282,20 +283,22 @@ class Separation(Task):
                  "sources": o.sources, "nmf": [o.nmf_components, o.nmf_items, sorted(split["train"])[: o.nmf_items]],
                  "methods": methods, "version": 1}  # fmt: skip
         path = cache_dir("separation") / f"baselines-{stable_hash(ident)}.json"
-        if path.is_file():
-            try:
-                return json.loads(path.read_text())
-            except (OSError, ValueError):
-                pass
-        index = self.index(store, keys)
-        per: dict[str, list[dict[str, np.ndarray]]] = {m: [] for m in methods}
-        for mix in keys:
-            refs = self.excerpt(store, index[mix])
-            for m in methods:
-                per[m].append(self.score(refs, self.baseline_estimates(m, refs, stft, split)))
-        scores = {m: aggregate_tracks(per[m], o.sources) for m in methods}
-        with atomic_path(path) as tmp:
-            tmp.write_text(json.dumps(scores))
+        with open(path.with_suffix(".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # two runs scoring the same set: the second reads the first's
+            if path.is_file():
+                try:
+                    return json.loads(path.read_text())
+                except (OSError, ValueError):
+                    pass
+            index = self.index(store, keys)
+            per: dict[str, list[dict[str, np.ndarray]]] = {m: [] for m in methods}
+            for mix in keys:
+                refs = self.excerpt(store, index[mix])
+                for m in methods:
+                    per[m].append(self.score(refs, self.baseline_estimates(m, refs, stft, split)))
+            scores = {m: aggregate_tracks(per[m], o.sources) for m in methods}
+            with atomic_path(path) as tmp:
+                tmp.write_text(json.dumps(scores))
         return scores
 
     def evaluate(self, model: nn.Module, split: Mapping[str, list[str]], run_dir: Path) -> EvalResult:
