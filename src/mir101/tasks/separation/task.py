@@ -366,22 +366,19 @@ class Separation(Task):
     ) -> dict[str, Any]:
         import soundfile as sf
 
-        try:
-            file_sr = int(sf.info(str(audio_path)).samplerate)
-        except Exception:  # noqa: BLE001  (load_audio below names the problem)
-            file_sr = self.sr
-        audio = load_audio(audio_path, self.sr)
+        audio = load_audio(audio_path, self.sr)  # checks the file: one line naming what is wrong
         if len(audio) == 0:
             raise AudioError(f"{audio_path}: no audio to separate (0 samples)")
+        info = sf.info(str(audio_path))
+        file_sr, file_frames = int(info.samplerate), int(info.frames)
         t0 = time.perf_counter()
         est = self.run_separator(model, audio)
         seconds = time.perf_counter() - t0
-        if file_sr != self.sr and 1000 <= file_sr <= 768000:
+        if file_sr != self.sr:  # back to the file's rate and length
             from mir101.inputs.resample import resample
 
             est = resample(torch.from_numpy(est), self.sr, file_sr).numpy()
-        else:
-            file_sr = self.sr
+            est = np.pad(est, ((0, 0), (0, max(0, file_frames - est.shape[1]))))[:, :file_frames]
         out_dir.mkdir(parents=True, exist_ok=True)
         stem = Path(audio_path).stem
         written = {}
