@@ -24,7 +24,6 @@ PAGES = sorted(p for p in BOOK.glob("*.md") if p.stem != "index")
 CHAPTERS_TO_COME = {
     "covers",
     "cover",
-    "separation",
     "generation",
     "ssl",
 }

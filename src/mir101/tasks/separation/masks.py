@@ -21,6 +21,8 @@ Book page: ``book/separation.md``.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from mir101.errors import ParameterError, ShapeError
@@ -90,6 +92,7 @@ class NMFSeparator:
         """Learn the templates from one magnitude spectrogram ``(freq, frames)`` per source (the
         training stems of that source laid end to end)."""
         from sklearn.decomposition import NMF
+        from sklearn.exceptions import ConvergenceWarning
 
         ws = []
         for mag in magnitudes:
@@ -101,7 +104,9 @@ class NMFSeparator:
             step = max(1, loud.shape[1] // self.max_frames)
             nmf = NMF(self.n_components, beta_loss="kullback-leibler", solver="mu", max_iter=200,
                       init="nndsvda", random_state=self.seed)  # fmt: skip
-            nmf.fit(loud[:, ::step].T)  # frames are the samples: components are spectra
+            with warnings.catch_warnings():  # a capped number of iterations is a choice, not an accident
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                nmf.fit(loud[:, ::step].T)  # frames are the samples: components are spectra
             w = nmf.components_.T  # (freq, n_components)
             ws.append(w / (w.sum(axis=0, keepdims=True) + 1e-12))
         self.templates, self.n_sources = np.concatenate(ws, axis=1), len(magnitudes)
