@@ -38,7 +38,7 @@ def oracle_masks(sources: np.ndarray, kind: str, eps: float = 1e-10) -> np.ndarr
 
     Examples:
         >>> s = np.array([[[3.0 + 0j]], [[1.0 + 0j]]])
-        >>> oracle_masks(s, "irm1")[:, 0, 0].tolist(), oracle_masks(s, "ibm")[:, 0, 0].tolist()
+        >>> np.round(oracle_masks(s, "irm1")[:, 0, 0], 6).tolist(), oracle_masks(s, "ibm")[:, 0, 0].tolist()
         ([0.75, 0.25], [1.0, 0.0])
     """
     if kind not in ORACLES:
