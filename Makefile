@@ -21,6 +21,9 @@ $(STAMP): pyproject.toml
 	  || $(PIP) install -q --index-url https://download.pytorch.org/whl/cpu torch
 	@# tinysoundfont declares pyaudio (live playback only), which needs PortAudio headers: skip it.
 	@$(PIP) install -q --no-deps "tinysoundfont>=0.3"
+	@# PESTO (the pitch tracker that judges generated notes) declares torchaudio, which it needs only
+	@# to read files (mir101 hands it tensors): install it without its dependencies.
+	@$(PIP) install -q --no-deps "pesto-pitch>=1.0" || echo "PESTO not installed: generation scores no pitch accuracy"
 	@$(PIP) install -q -e '.[dev,book]'
 	@touch $(STAMP)
 

@@ -88,6 +88,13 @@ def _cover_contracts() -> dict:
     return dict(CONTRACT_CONFIGS)
 
 
+def _separation_contracts() -> dict:
+    """The separation task: its tiny experiment lives in test_separation_task.py."""
+    from test_separation_task import CONTRACT_CONFIGS
+
+    return dict(CONTRACT_CONFIGS)
+
+
 #: task name -> ``(tmp_path, request) -> config path``, a tiny experiment of it (a new task adds its own)
 CONTRACT = {
     "multipitch": _multipitch_config,
@@ -97,6 +104,7 @@ CONTRACT = {
     **_generation_contracts(),
     **_ssl_contracts(),
     **_cover_contracts(),
+    **_separation_contracts(),
 }
 
 

@@ -25,7 +25,7 @@ from mir101.inputs.base import (
     compress,
 )
 
-__all__ = ["Spectrogram"]
+__all__ = ["Spectrogram", "ComplexSTFT"]
 
 
 class Spectrogram(InputModule):
@@ -112,3 +112,67 @@ class Spectrogram(InputModule):
         """Audio ``(batch, [1,] samples)`` -> spectrogram ``(batch, 1, n_fft // 2 + 1, frames)``."""
         x = as_batch(x, "Spectrogram", self.window.dtype, self.window.device)
         return compress(self.spectrum(x)[:, None], self.log, self.log_gain, power=self.power)
+
+
+class ComplexSTFT(torch.nn.Module):
+    """The complex STFT of :class:`Spectrogram`'s conventions, and its inverse (overlap-add).
+
+    Source separation masks the mixture's complex STFT and goes back to the waveform;
+    :meth:`inverse` undoes :meth:`forward` to float precision (a Hann window at hop ``<= n_fft / 2``
+    satisfies the overlap-add condition; Griffin & Lim, "Signal estimation from modified
+    short-time Fourier transform", IEEE TASSP 1984).
+
+    Args:
+        n_fft: FFT size (``n_fft // 2 + 1`` bins).
+        hop_length: samples between frames.
+
+    Shape:
+        - forward: ``(..., samples)`` -> complex ``(..., n_fft // 2 + 1, 1 + samples // hop_length)``
+        - inverse: complex ``(..., bins, frames)`` and ``length`` -> ``(..., length)``
+
+    Examples:
+        >>> stft = ComplexSTFT(n_fft=512, hop_length=128)
+        >>> x = torch.randn(2, 3, 4000)
+        >>> bool(torch.allclose(stft.inverse(stft(x), 4000), x, atol=1e-5))
+        True
+    """
+
+    def __init__(self, n_fft: int = 1024, hop_length: int = 256):
+        super().__init__()
+        self.n_fft = _check_positive_int("n_fft", n_fft)
+        self.hop_length = _check_positive_int("hop_length", hop_length)
+        if self.hop_length > self.n_fft // 2:
+            raise ParameterError(f"hop_length={hop_length} must be <= n_fft / 2 = {n_fft // 2} to invert")
+        self.n_bins = self.n_fft // 2 + 1
+        self.register_buffer("window", torch.hann_window(self.n_fft, periodic=True), persistent=False)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"n_fft": self.n_fft, "hop_length": self.hop_length}
+
+    def forward(self, x: Tensor) -> Tensor:
+        lead = x.shape[:-1]
+        spec = torch.stft(
+            x.reshape(-1, x.shape[-1]).to(self.window.dtype),
+            self.n_fft,
+            hop_length=self.hop_length,
+            window=self.window,
+            center=True,
+            pad_mode="constant",
+            return_complex=True,
+        )
+        return spec.reshape(*lead, *spec.shape[-2:])
+
+    def inverse(self, spec: Tensor, length: int) -> Tensor:
+        lead = spec.shape[:-2]
+        x = torch.istft(
+            spec.reshape(-1, *spec.shape[-2:]),
+            self.n_fft,
+            hop_length=self.hop_length,
+            window=self.window,
+            center=True,
+            length=int(length),
+        )
+        return x.reshape(*lead, x.shape[-1])
+
+    def extra_repr(self) -> str:
+        return f"n_fft={self.n_fft}, hop_length={self.hop_length}"

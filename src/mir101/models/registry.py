@@ -18,9 +18,11 @@ from torch import nn
 
 import mir101.bricks as B
 from mir101.bricks.bottleneck import AutoEncoderBottleneck
+from mir101.bricks.conditioned_unet import ConditionedUNet
 from mir101.bricks.discriminator import MultiScaleSTFTDiscriminator, STFTDiscriminator
 from mir101.bricks.rvq import ResidualVectorQuantizer
 from mir101.bricks.seanet import SLSTM, SEANetDecoderBlock, SEANetEncoderBlock, SEANetResidualUnit
+from mir101.bricks.umx import OpenUnmix
 from mir101.bricks.vae import VAEBottleneck
 from mir101.bricks.vocos import ConvNeXt1d, ISTFTHead, STFTAnalysis
 from mir101.bricks.vq import VectorQuantizer
@@ -192,6 +194,9 @@ _add(
     layout="(batch, channels, ...) and a condition (batch, cond_dim)",
     condition="cond_dim",
 )
+# source separation (book/separation.md): one FiLM-conditioned U-Net for every source; a BLSTM peer
+_add(("conditionedunet", "cunet"), ConditionedUNet, **_channels(layout=IMAGE, ndim=(4,)))
+_add(("openunmix", "umx"), OpenUnmix, infer={"in_channels": 1, "n_bins": 2}, layout=IMAGE, ndim=(4,))
 
 
 # ---------------------------------------------------------------- bricks: bottlenecks and codecs

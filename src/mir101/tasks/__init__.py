@@ -10,6 +10,7 @@ from mir101.tasks.generation import Generation  # noqa: F401  (registers 'genera
 from mir101.tasks.multipitch import MultiPitch
 from mir101.tasks.result import EvalResult
 from mir101.tasks.runner import RunResult, evaluate_run, load_run, train
+from mir101.tasks.separation import Separation  # noqa: F401  (registers 'separation')
 from mir101.tasks.ssl import SelfSupervised  # noqa: F401  (registers 'ssl')
 from mir101.tasks.tagging import Tagging  # noqa: F401  (registers 'tagging' and 'chords')
 
