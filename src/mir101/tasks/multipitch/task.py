@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.utils.data import ConcatDataset, Dataset
 
 from mir101.data.audio import load_audio
 from mir101.data.augment import FeatureAugment
@@ -66,6 +67,10 @@ class MultiPitchOptions:
             4 voices / 216 bins ~ 0.02; ``None`` keeps PyTorch's default initialisation.
         min_note_frames: shortest note (frames) kept when ``predict`` writes a MIDI file.
         excerpt_seconds: length of the excerpt drawn in the report.
+        train_stores: more training material, ``{name: {corpus: chorales, corpus_args: {...}}}``
+            or ``{name: {store: PATH}}`` (e.g. the same chorales rendered with other SoundFonts):
+            only their items whose split group (``data.split.by``) is in the training split join
+            training, so held-out works stay held out; ``where`` defaults to ``data.where``.
     """
 
     target: str = "pitchmidi"
@@ -75,6 +80,7 @@ class MultiPitchOptions:
     output_prior: float | None = None
     min_note_frames: int = 3
     excerpt_seconds: float = 12.0
+    train_stores: dict[str, Any] = field(default_factory=dict)
 
 
 @TASKS.register("multipitch")
@@ -131,13 +137,50 @@ class MultiPitch(Task):
 
         if not split["train"]:
             raise ConfigError("the split leaves no training items: lower data.split.valid / data.split.test")
+        train: Dataset = dataset(split["train"], augment=True)
+        extra = self._extra_training(split, dataset)
+        if extra:
+            train = ConcatDataset([train, *extra])
         return SupervisedDataModule(
-            dataset(split["train"], augment=True),
+            train,
             dataset(split["valid"], augment=False) if split["valid"] else None,
             batch_size=d.batch_size,
             num_workers=d.num_workers,
             seed=self.cfg.train.seed,
         )
+
+    def _extra_training(self, split: dict[str, list[str]], dataset: Any) -> list[Dataset]:
+        """Patch datasets of ``task.train_stores``: their items of the training split's groups."""
+        from mir101.config import to_container
+        from mir101.tasks.base import open_store, select_keys
+
+        train_groups = set(self.groups(self.store, split["train"]).values())
+        held = set(self.groups(self.store, split["valid"] + split["test"]).values())
+        out: list[Dataset] = []
+        for name, node in (to_container(self.options.train_stores) or {}).items():
+            where = f"task.train_stores.{name}"
+            if not isinstance(node, dict):
+                raise ConfigError(f"{where} must be a mapping with 'store' or 'corpus'")
+            store = open_store(node, where=where)
+            keys = select_keys(store, node.get("where", to_container(self.cfg.data.where)))
+            groups = self.groups(store, keys)
+            keys = [k for k in keys if groups[k] in train_groups and groups[k] not in held]
+            if not keys:
+                raise ConfigError(f"{where}: none of its items belongs to a training work of the split")
+            cache = self.features(store, keys)
+            out.append(
+                PatchDataset(
+                    keys,
+                    features=cache,
+                    targets=lambda k, s=store, c=cache: self.target(s, k, c.frame_times(k)),
+                    n_frames=cache.n_frames,
+                    patch_frames=self.cfg.data.patch_frames,
+                    hop_frames=self.cfg.data.patch_hop_frames,
+                    transform=FeatureAugment(**self.options.augment) if self.options.augment else None,
+                )
+            )
+            log.info("%s: %d training items", where, len(keys))
+        return out
 
     def system(self, model: nn.Module) -> Supervised:
         from torchmetrics import MetricCollection
@@ -365,14 +408,20 @@ class MultiPitch(Task):
             "active": pick_peaks(sal, threshold),
         }
 
-    def predict(self, model: nn.Module, run_dir: Path, audio_path: Path, out_dir: Path) -> dict[str, Any]:
-        """Write frame-level pitches (CSV, mir_eval's multipitch format), notes (MIDI) and a piano roll."""
+    def predict(
+        self, model: nn.Module, run_dir: Path, audio_path: Path, out_dir: Path, threshold: float | None = None
+    ) -> dict[str, Any]:
+        """Write frame-level pitches (CSV, mir_eval's multipitch format), notes (MIDI) and a piano roll.
+
+        ``threshold``: the salience threshold; default: the run's (``metrics.json``), else 0.5.
+        """
         from mir101.viz.multipitch import plot_pianoroll
 
-        metrics_path = run_dir / "metrics.json"
-        threshold = 0.5
-        if metrics_path.is_file():
-            threshold = float(EvalResult.load(metrics_path).extras.get("threshold", 0.5))
+        metrics_path = Path(run_dir) / "metrics.json"
+        if threshold is None:
+            threshold = 0.5
+            if metrics_path.is_file():
+                threshold = float(EvalResult.load(metrics_path).extras.get("threshold", 0.5))
         audio = load_audio(audio_path, int(self.input.sr))
         if len(audio) < self.input.hop_length:
             from mir101.errors import AudioError
