@@ -302,7 +302,10 @@ class MultiPitch(Task):
 
     def evaluate(self, model: nn.Module, split: dict[str, list[str]], run_dir: Path) -> EvalResult:
         """mir_eval.multipitch on the test works (and ``data.test_stores``' held-out works), at the
-        threshold chosen on the validation works; frames of all items pooled."""
+        threshold chosen on the validation works; frames of all items pooled. Extras: the threshold
+        curve, per-item, per-ensemble and per-voice tables (:mod:`.breakdown`), inference speed."""
+        from mir101.tasks.multipitch import breakdown
+
         model = model.cpu().eval()
         threshold, curve = self.choose_threshold(model, split["valid"])
         sets: dict[str, tuple[Store, list[str]]] = {"test": (self.store, split["test"])}
@@ -312,6 +315,8 @@ class MultiPitch(Task):
             sets[name] = (store, held or keys)
         scored: dict[str, dict[str, float]] = {}
         per_item: dict[str, list[dict[str, Any]]] = {}
+        per_ensemble: dict[str, list[dict[str, Any]]] = {}
+        per_voice: dict[str, list[dict[str, Any]]] = {}
         examples = {}
         for name, (store, keys) in sets.items():
             if not keys:
@@ -324,6 +329,8 @@ class MultiPitch(Task):
             scores.update({"items": len(keys), "audio_seconds": round(audio_s, 1)})
             scored[name] = scores
             per_item[name] = self._per_item(store, keys, items, threshold)
+            per_ensemble[name] = breakdown.per_ensemble(self, store, keys, items, threshold)
+            per_voice[name] = breakdown.per_voice(self, store, keys, items, threshold)
             worst = keys.index(per_item[name][0]["item"])  # the excerpt is drawn where errors are
             examples[name] = (keys[worst], items[worst])
             log.info(
@@ -345,6 +352,8 @@ class MultiPitch(Task):
             "validation_accuracy_by_threshold": curve,
             "learned_nothing": learned_nothing,
             "per_item": per_item,
+            "per_ensemble": per_ensemble,
+            "per_voice": per_voice,
             "speed": self._speed(model, self.store, split["test"][:2]),
         }
         return EvalResult(self.name, "Accuracy", scored, extras, examples=examples)
