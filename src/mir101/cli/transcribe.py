@@ -46,7 +46,9 @@ def _transcribe(args: argparse.Namespace) -> int:
                 moves[f] = out_dir / (stem + f.name[len(own) :] if f.name.startswith(own) else f.name)
             clash = [str(d) for d in moves.values() if d.exists()]
             if clash and not args.overwrite:
-                raise ParameterError(f"{clash[0]} exists already: give --overwrite to replace it, or another --out")
+                raise ParameterError(
+                    f"{clash[0]} exists already: give --overwrite to replace it, or another --out"
+                )
             for src, dst in moves.items():
                 shutil.move(str(src), dst)
         renamed = {str(src): str(dst) for src, dst in moves.items()}
@@ -69,4 +71,6 @@ def register(groups: dict[str, argparse._SubParsersAction]) -> None:
     p.add_argument("--out", default=".", help="output folder (default: the current folder)")
     p.add_argument("--overwrite", action="store_true", help="replace output files that exist already")
     p.add_argument("--threshold", type=float, help="salience threshold (default: the model's own)")
-    p.add_argument("--model", metavar="DIR", help="another multipitch run folder instead of the shipped model")
+    p.add_argument(
+        "--model", metavar="DIR", help="another multipitch run folder instead of the shipped model"
+    )

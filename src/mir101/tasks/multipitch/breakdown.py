@@ -88,7 +88,9 @@ def per_voice(task: Any, store: Store, keys: list[str], items: list[Item], thres
         est = frames_to_notes(active, times, task.grid, task.options.min_note_frames)
         est_iv = np.array([[s, e] for s, e, _ in est]).reshape(-1, 2)
         est_hz = midi_to_hz(np.array([m for _, _, m in est], float))
-        voices = [str(e.get("voice", "")) or "(none)" for e in seg.extra] if seg.extra else ["(none)"] * len(seg)
+        voices = (
+            [str(e.get("voice", "")) or "(none)" for e in seg.extra] if seg.extra else ["(none)"] * len(seg)
+        )
         for voice in sorted(set(voices)):
             st = stats[voice]
             idx = [i for i, v in enumerate(voices) if v == voice]

@@ -7,6 +7,8 @@ The shipped model is a minimal run folder, ``mir101/pretrained/multipitch/`` (pa
   (tensors only: a file from an untrusted source cannot run code);
 - ``metrics.json``: its evaluation (held-out works, and the same works rendered with a SoundFont it
   never heard), with the peak-picking threshold chosen on the validation works;
+- ``split.json``: the works it was trained, validated and tested on (``benchmarks/multipitch_peers.py``
+  scores it on its held-out works);
 - ``TRAINING.md``: the exact commands that rebuild it, and its measured scores.
 
 So everything that reads a run folder reads it too (``mir101 predict multipitch``, ``load_run``);
@@ -65,7 +67,7 @@ def load_pretrained(path: str | Path | None = None) -> tuple[Any, nn.Module, flo
 def export_run(run_dir: str | Path, out: str | Path | None = None, command: str | None = None) -> Path:
     """Copy a trained multipitch run folder's model into ``out`` (default: :data:`PRETRAINED_DIR`).
 
-    Writes ``config.yaml``, ``model.pt`` (the weights only), ``metrics.json`` and ``TRAINING.md``
+    Writes ``config.yaml``, ``model.pt`` (the weights only), ``metrics.json``, ``split.json`` and ``TRAINING.md``
     (how to retrain it, its scores). Refuses a run that is not a finished multipitch run, or
     weights over :data:`MAX_BYTES`.
     """
@@ -89,6 +91,7 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, command: str 
     tmp.replace(out / "model.pt")
     shutil.copyfile(run_dir / "config.yaml", out / "config.yaml")
     shutil.copyfile(run_dir / "metrics.json", out / "metrics.json")
+    shutil.copyfile(run_dir / "split.json", out / "split.json")
     result = EvalResult.load(out / "metrics.json")
     cfg_line = command or "mir101 train configs/multipitch/pretrained.yaml"
     (out / "TRAINING.md").write_text(_training_note(result, run_dir, cfg_line), encoding="utf-8")
