@@ -41,3 +41,24 @@ def test_silence_gives_no_notes(cli_ok, trained_run, tmp_path):
     sf.write(wav, np.zeros(2 * SR, np.float32), SR)
     out = json.loads(cli_ok(["transcribe", wav, "--model", trained_run, "--out", tmp_path / "o"]))
     assert out["notes"] == 0 and (tmp_path / "o" / "silence.mid").is_file()
+
+
+HOSTILE = {
+    "empty": b"",
+    "random bytes": np.random.default_rng(18).bytes(3000),
+    "deep brackets": b"[" * 100_000,
+    "a JSON list": b"[1, 2, 3]\n",
+}
+
+
+def test_hostile_model_files_fail_in_one_line(cli_error, trained_run, tmp_path):
+    """Each file of a model folder replaced by a hostile payload: one line naming the file."""
+    wav = tmp_path / "ok.wav"
+    sf.write(wav, np.zeros(SR, np.float32), SR)
+    for i, (pname, payload) in enumerate(HOSTILE.items()):
+        for name in ("config.yaml", "model.pt", "metrics.json"):
+            folder = tmp_path / f"m{i}-{name}"
+            shutil.copytree(trained_run, folder)
+            (folder / name).write_bytes(payload)
+            msg = cli_error(["transcribe", wav, "--model", folder, "--out", tmp_path / "o"])
+            assert name in msg or str(folder) in msg, (pname, name, msg)

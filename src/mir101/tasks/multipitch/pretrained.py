@@ -28,7 +28,7 @@ from typing import Any
 
 from torch import nn
 
-from mir101.errors import CheckpointError
+from mir101.errors import CheckpointError, Mir101Error
 
 __all__ = ["PRETRAINED_DIR", "FILES", "load_pretrained", "export_run"]
 
@@ -59,8 +59,15 @@ def load_pretrained(path: str | Path | None = None) -> tuple[Any, nn.Module, flo
             f"{folder}: no pretrained model here (missing {', '.join(missing)}); reinstall mir101, or "
             "train one: mir101 train configs/multipitch/pretrained.yaml"
         )
-    task, model = load_run(folder)
-    threshold = float(EvalResult.load(folder / "metrics.json").extras.get("threshold", 0.5))
+    try:
+        task, model = load_run(folder)
+        threshold = float(EvalResult.load(folder / "metrics.json").extras.get("threshold", 0.5))
+    except Mir101Error as err:  # name the model folder: the user may not know where it lies
+        if str(folder) in str(err):
+            raise
+        raise CheckpointError(
+            f"model folder {folder}: {str(err).splitlines()[0] if str(err) else err!r}"
+        ) from err
     return task, model.cpu().eval(), threshold
 
 
