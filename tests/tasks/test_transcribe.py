@@ -8,11 +8,14 @@ import numpy as np
 import pretty_midi
 import pytest
 import soundfile as sf
+import torch
 
 from mir101.cli import main
+from mir101.config import load_config
+from mir101.errors import ConfigError
 from mir101.tasks.multipitch.decoding import write_midi_minimal
 from mir101.tasks.multipitch.pretrained import FILES, MAX_BYTES, PRETRAINED_DIR, export_run, load_pretrained
-from mir101.tasks.runner import load_checkpoint, train
+from mir101.tasks.runner import load_checkpoint, make_task, train
 
 SR = 22050
 
@@ -75,6 +78,14 @@ def test_a_run_exported_as_a_model_folder_transcribes(chord_store, tmp_path, wri
     sf.write(wav, _tones([(60,)], 0.5), SR)
     assert main(["transcribe", str(wav), "--model", str(folder), "--out", str(tmp_path / "o")]) == 0
     assert (tmp_path / "o" / "a.mid").is_file()
+    # training longer from it: task.init_weights starts a new model from these weights
+    cfg = load_config(run / "config.yaml", [f"task.init_weights={folder}"])
+    warm = make_task(cfg).build_model().state_dict()
+    assert all(torch.equal(warm[k], v) for k, v in model.state_dict().items())
+    with pytest.raises(ConfigError, match="init_weights"):
+        make_task(
+            load_config(run / "config.yaml", [f"task.init_weights={tmp_path / 'none.pt'}"])
+        ).build_model()
 
 
 def test_the_minimal_midi_writer_round_trips(tmp_path):

@@ -71,6 +71,8 @@ class MultiPitchOptions:
             or ``{name: {store: PATH}}`` (e.g. the same chorales rendered with other SoundFonts):
             only their items whose split group (``data.split.by``) is in the training split join
             training, so held-out works stay held out; ``where`` defaults to ``data.where``.
+        init_weights: a ``model.pt`` (or a run folder holding one) whose weights start training
+            (training longer from a trained model, e.g. with a new schedule); ``None``: random.
     """
 
     target: str = "pitchmidi"
@@ -81,6 +83,7 @@ class MultiPitchOptions:
     min_note_frames: int = 3
     excerpt_seconds: float = 12.0
     train_stores: dict[str, Any] = field(default_factory=dict)
+    init_weights: str | None = None
 
 
 @TASKS.register("multipitch")
@@ -205,6 +208,21 @@ class MultiPitch(Task):
                 f"a multipitch model must output (1, freq={self.grid.n_bins}, time={self.input_shape[-1]}) "
                 f"for an input of {self.input_shape}; this model outputs {out}"
             )
+        if self.options.init_weights:
+            from mir101.errors import CheckpointError
+            from mir101.tasks.runner import load_checkpoint
+
+            path = Path(self.options.init_weights)
+            path = path / "model.pt" if path.is_dir() else path
+            if not path.is_file():
+                raise ConfigError(f"task.init_weights={self.options.init_weights}: no such model.pt")
+            state = load_checkpoint(path)
+            try:
+                model.load_state_dict(state["state_dict"] if isinstance(state, dict) and "state_dict" in state else state)
+            except (RuntimeError, TypeError, KeyError) as err:
+                raise CheckpointError(f"task.init_weights={path}: weights do not fit this model ({err})") from err
+            log.info("model weights initialised from %s", path)
+            return model
         if self.options.output_prior is not None:
             from mir101.models import init_output_prior
 
