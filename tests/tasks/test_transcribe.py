@@ -78,14 +78,14 @@ def test_a_run_exported_as_a_model_folder_transcribes(chord_store, tmp_path, wri
     sf.write(wav, _tones([(60,)], 0.5), SR)
     assert main(["transcribe", str(wav), "--model", str(folder), "--out", str(tmp_path / "o")]) == 0
     assert (tmp_path / "o" / "a.mid").is_file()
-    # training longer from it: task.init_weights starts a new model from these weights
-    cfg = load_config(run / "config.yaml", [f"task.init_weights={folder}"])
-    warm = make_task(cfg).build_model().state_dict()
-    assert all(torch.equal(warm[k], v) for k, v in model.state_dict().items())
+    # training longer from it: task.init_weights starts training from these weights
+    warm_task = make_task(load_config(run / "config.yaml", [f"task.init_weights={folder}"]))
+    warm = warm_task.build_model()
+    warm_task.system(warm)
+    assert all(torch.equal(warm.state_dict()[k], v) for k, v in model.state_dict().items())
+    bad = make_task(load_config(run / "config.yaml", [f"task.init_weights={tmp_path / 'none.pt'}"]))
     with pytest.raises(ConfigError, match="init_weights"):
-        make_task(
-            load_config(run / "config.yaml", [f"task.init_weights={tmp_path / 'none.pt'}"])
-        ).build_model()
+        bad.system(bad.build_model())
 
 
 def test_the_minimal_midi_writer_round_trips(tmp_path):

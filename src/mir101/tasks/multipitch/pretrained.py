@@ -100,12 +100,28 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, command: str 
     shutil.copyfile(run_dir / "metrics.json", out / "metrics.json")
     shutil.copyfile(run_dir / "split.json", out / "split.json")
     result = EvalResult.load(out / "metrics.json")
-    cfg_line = command or "mir101 train configs/multipitch/pretrained.yaml"
-    (out / "TRAINING.md").write_text(_training_note(result, run_dir, cfg_line), encoding="utf-8")
+    commands = [command] if command else _commands(task, run_dir)
+    (out / "TRAINING.md").write_text(_training_note(result, run_dir, commands), encoding="utf-8")
     return out
 
 
-def _training_note(result: Any, run_dir: Path, command: str) -> str:
+def _commands(task: Any, run_dir: Path) -> list[str]:
+    """The training commands of a run of ``configs/multipitch/pretrained.yaml``: one, or two when
+    it was trained longer from another run (``task.init_weights``)."""
+    base = "OMP_NUM_THREADS=1 mir101 train configs/multipitch/pretrained.yaml"
+    init = task.options.init_weights
+    if not init:
+        return [f"{base} run_dir={run_dir}"]
+    first = Path(init).parent if Path(init).suffix == ".pt" else Path(init)
+    c = task.cfg
+    return [
+        f"{base} run_dir={first}",
+        f"{base} task.init_weights={init} optim.lr={c.optim.lr} optim.warmup_steps={c.optim.warmup_steps} "
+        f"trainer.max_steps={c.trainer.max_steps} name={c.name} run_dir={run_dir}",
+    ]
+
+
+def _training_note(result: Any, run_dir: Path, commands: list[str]) -> str:
     rows = [
         f"| {name} | {s['Accuracy']:.3f} | {s['Precision']:.3f} | {s['Recall']:.3f} | "
         f"{s.get('Note onset F', float('nan')):.3f} | {s.get('Note onset-offset F', float('nan')):.3f} | "
@@ -124,8 +140,8 @@ def _training_note(result: Any, run_dir: Path, command: str) -> str:
             "`csound-soundfont` and `opl3-soundfont`, `apt-get download` then `dpkg-deb -x`):",
             "",
             "```",
-            f"OMP_NUM_THREADS=1 {command} run_dir=runs/pretrained",
-            "python -m mir101.tasks.multipitch.pretrained runs/pretrained",
+            *commands,
+            f"python -m mir101.tasks.multipitch.pretrained {run_dir}",
             "```",
             "",
             f"Peak-picking threshold {float(result.extras.get('threshold', 0.5)):.2f} (chosen on the "

@@ -70,7 +70,8 @@ class MultiPitchOptions:
         train_stores: more training material, ``{name: {corpus: chorales, corpus_args: {...}}}``
             or ``{name: {store: PATH}}`` (e.g. the same chorales rendered with other SoundFonts):
             only their items whose split group (``data.split.by``) is in the training split join
-            training, so held-out works stay held out; ``where`` defaults to ``data.where``.
+            training, so held-out works stay held out; ``where`` defaults to ``data.where``;
+            ``null`` switches one off.
         init_weights: a ``model.pt`` (or a run folder holding one) whose weights start training
             (training longer from a trained model, e.g. with a new schedule); ``None``: random.
     """
@@ -162,6 +163,8 @@ class MultiPitch(Task):
         out: list[Dataset] = []
         for name, node in (to_container(self.options.train_stores) or {}).items():
             where = f"task.train_stores.{name}"
+            if node is None:  # task.train_stores.NAME=null: switched off from the command line
+                continue
             if not isinstance(node, dict):
                 raise ConfigError(f"{where} must be a mapping with 'store' or 'corpus'")
             store = open_store(node, where=where)
@@ -185,11 +188,30 @@ class MultiPitch(Task):
             log.info("%s: %d training items", where, len(keys))
         return out
 
+    def _init_weights(self, model: nn.Module) -> None:
+        """Load ``task.init_weights`` into ``model`` (training only: a trained run's weights come
+        from its own ``model.pt``, whether or not the first run is still there)."""
+        from mir101.errors import CheckpointError
+        from mir101.tasks.runner import load_checkpoint
+
+        path = Path(str(self.options.init_weights))
+        path = path / "model.pt" if path.is_dir() else path
+        if not path.is_file():
+            raise ConfigError(f"task.init_weights={self.options.init_weights}: no such model.pt")
+        state = load_checkpoint(path)
+        try:
+            model.load_state_dict(state["state_dict"] if isinstance(state, dict) and "state_dict" in state else state)
+        except (RuntimeError, TypeError, KeyError) as err:
+            raise CheckpointError(f"task.init_weights={path}: weights do not fit this model ({err})") from err
+        log.info("model weights initialised from %s", path)
+
     def system(self, model: nn.Module) -> Supervised:
         from torchmetrics import MetricCollection
         from torchmetrics.classification import BinaryF1Score
 
         n_bins = self.grid.n_bins
+        if self.options.init_weights:
+            self._init_weights(model)
         return Supervised(
             model,
             build_loss("bce", pos_weight=self.options.pos_weight),
@@ -208,21 +230,6 @@ class MultiPitch(Task):
                 f"a multipitch model must output (1, freq={self.grid.n_bins}, time={self.input_shape[-1]}) "
                 f"for an input of {self.input_shape}; this model outputs {out}"
             )
-        if self.options.init_weights:
-            from mir101.errors import CheckpointError
-            from mir101.tasks.runner import load_checkpoint
-
-            path = Path(self.options.init_weights)
-            path = path / "model.pt" if path.is_dir() else path
-            if not path.is_file():
-                raise ConfigError(f"task.init_weights={self.options.init_weights}: no such model.pt")
-            state = load_checkpoint(path)
-            try:
-                model.load_state_dict(state["state_dict"] if isinstance(state, dict) and "state_dict" in state else state)
-            except (RuntimeError, TypeError, KeyError) as err:
-                raise CheckpointError(f"task.init_weights={path}: weights do not fit this model ({err})") from err
-            log.info("model weights initialised from %s", path)
-            return model
         if self.options.output_prior is not None:
             from mir101.models import init_output_prior
 
