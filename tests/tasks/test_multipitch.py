@@ -95,6 +95,7 @@ def _row_overrides(store: Path, run_dir: Path) -> list[str]:
         "data.corpus=null",
         "data.where={}",
         "data.test_stores={}",
+        "task.train_stores={}",  # the shipped model's extra SoundFont renditions: not here
         "data.batch_size=2",
         "data.patch_frames=16",
         "trainer.enable_progress_bar=false",

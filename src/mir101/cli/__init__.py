@@ -26,7 +26,7 @@ EXIT_ERROR = 2
 
 # --------------------------------------------------------------------------- parser
 #: command modules, in the order they appear in ``mir101 --help``; each has ``register(groups)``
-COMMAND_MODULES = ("data", "corpora", "model", "run", "quickstart", "codec", "generate", "embed", "cover", "separate")
+COMMAND_MODULES = ("data", "corpora", "model", "run", "quickstart", "codec", "generate", "embed", "cover", "separate", "transcribe")
 
 
 def add_command(

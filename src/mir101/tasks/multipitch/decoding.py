@@ -18,7 +18,7 @@ from torch import nn
 from mir101.data.targets import PitchGrid
 from mir101.tasks.base import device_of
 
-__all__ = ["pick_peaks", "salience_map", "frames_to_notes", "write_midi"]
+__all__ = ["pick_peaks", "salience_map", "frames_to_notes", "write_midi", "write_midi_minimal"]
 
 
 def pick_peaks(salience: np.ndarray, threshold: float) -> np.ndarray:
@@ -90,10 +90,53 @@ def frames_to_notes(
 
 
 def write_midi(notes: list[tuple[float, float, int]], path: Path, program: int = 0) -> None:
-    import pretty_midi
-
+    """A one-track MIDI file of ``notes`` ``(start s, end s, midi)`` (pretty_midi when installed,
+    else :func:`write_midi_minimal`)."""
+    try:
+        import pretty_midi
+    except ImportError:
+        write_midi_minimal(notes, path, program)
+        return
     pm = pretty_midi.PrettyMIDI()
     inst = pretty_midi.Instrument(program=program)
     inst.notes = [pretty_midi.Note(velocity=90, pitch=m, start=s, end=e) for s, e, m in notes]
     pm.instruments.append(inst)
     pm.write(str(path))
+
+
+def _varlen(n: int) -> bytes:
+    """MIDI variable-length quantity (7 bits per byte, high bit = more bytes follow).
+
+    Examples:
+        >>> _varlen(0x7F).hex(), _varlen(0x80).hex(), _varlen(0x3FFF).hex()
+        ('7f', '8100', 'ff7f')
+    """
+    out = [n & 0x7F]
+    n >>= 7
+    while n:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    return bytes(reversed(out))
+
+
+def write_midi_minimal(
+    notes: list[tuple[float, float, int]], path: Path, program: int = 0, velocity: int = 90
+) -> None:
+    """A Standard MIDI File (format 0, 480 ticks per quarter at 120 bpm: 960 ticks per second)
+    of ``notes`` ``(start s, end s, midi)``, written with no MIDI library."""
+    tps = 960  # ticks per second: 480 per quarter, 500000 us per quarter
+    events = []  # (tick, order, bytes): note-offs before note-ons at the same tick
+    for start, end, pitch in notes:
+        on, off = int(round(start * tps)), max(int(round(end * tps)), int(round(start * tps)) + 1)
+        events.append((on, 1, bytes([0x90, pitch & 0x7F, velocity & 0x7F])))
+        events.append((off, 0, bytes([0x80, pitch & 0x7F, 0])))
+    track = bytearray(b"\x00\xff\x51\x03\x07\xa1\x20")  # tempo 500000 us per quarter
+    track += b"\x00" + bytes([0xC0, program & 0x7F])
+    now = 0
+    for tick, _order, msg in sorted(events):
+        track += _varlen(tick - now) + msg
+        now = tick
+    track += b"\x00\xff\x2f\x00"  # end of track
+    header = b"MThd" + (6).to_bytes(4, "big") + (0).to_bytes(2, "big") + (1).to_bytes(2, "big")
+    header += (480).to_bytes(2, "big")
+    Path(path).write_bytes(header + b"MTrk" + len(track).to_bytes(4, "big") + bytes(track))

@@ -21,6 +21,14 @@ __all__ = ["multipitch_sections", "densest_errors"]
 
 ERRORS = ("Substitution Error", "Miss Error", "False Alarm Error", "Total Error")
 NOTES = ("Note onset P", "Note onset R", "Note onset F", "Note onset-offset F")
+_NOTES = {
+    "per_ensemble": "",
+    "per_voice": (
+        "\n\nFrame recall: share of the voice's sounding frames whose pitch is found (per semitone); "
+        "octave misses: share missed while the estimate holds the pitch an octave away; note onset "
+        "recall: the voice's notes matched alone against every estimated note (onset within 50 ms)."
+    ),
+}
 ITEM_COLUMNS = ("Accuracy", "Precision", "Recall", "Miss Error", "False Alarm Error")
 
 
@@ -88,6 +96,14 @@ def multipitch_sections(task: Any, result: EvalResult, run_dir: Path) -> list[st
             else ""
         )
         sections.append(f"## Items of `{name}`, worst first\n\n{table}{more}")
+    for key, columns, title in (
+        ("per_ensemble", ("ensemble", "items", "Accuracy", "Precision", "Recall", "Note onset F"), "ensemble"),
+        ("per_voice", ("voice", "notes", "Frame recall", "Octave misses", "Note onset recall"), "voice"),
+    ):
+        for name, rows in (result.extras.get(key) or {}).items():
+            if rows:
+                table = markdown_table(list(columns), [[r.get(c, "") for c in columns] for r in rows])
+                sections.append(f"## Per {title} (`{name}`), worst first\n\n{table}{_NOTES[key]}")
     grid = task.grid
     for name, (key, (times, sal, truth)) in result.examples.items():
         hop = float(times[1] - times[0]) if len(times) > 1 else 1.0

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.utils.data import ConcatDataset, Dataset
 
 from mir101.data.audio import load_audio
 from mir101.data.augment import FeatureAugment
@@ -66,6 +67,13 @@ class MultiPitchOptions:
             4 voices / 216 bins ~ 0.02; ``None`` keeps PyTorch's default initialisation.
         min_note_frames: shortest note (frames) kept when ``predict`` writes a MIDI file.
         excerpt_seconds: length of the excerpt drawn in the report.
+        train_stores: more training material, ``{name: {corpus: chorales, corpus_args: {...}}}``
+            or ``{name: {store: PATH}}`` (e.g. the same chorales rendered with other SoundFonts):
+            only their items whose split group (``data.split.by``) is in the training split join
+            training, so held-out works stay held out; ``where`` defaults to ``data.where``;
+            ``null`` switches one off.
+        init_weights: a ``model.pt`` (or a run folder holding one) whose weights start training
+            (training longer from a trained model, e.g. with a new schedule); ``None``: random.
     """
 
     target: str = "pitchmidi"
@@ -75,6 +83,8 @@ class MultiPitchOptions:
     output_prior: float | None = None
     min_note_frames: int = 3
     excerpt_seconds: float = 12.0
+    train_stores: dict[str, Any] = field(default_factory=dict)
+    init_weights: str | None = None
 
 
 @TASKS.register("multipitch")
@@ -131,19 +141,77 @@ class MultiPitch(Task):
 
         if not split["train"]:
             raise ConfigError("the split leaves no training items: lower data.split.valid / data.split.test")
+        train: Dataset = dataset(split["train"], augment=True)
+        extra = self._extra_training(split, dataset)
+        if extra:
+            train = ConcatDataset([train, *extra])
         return SupervisedDataModule(
-            dataset(split["train"], augment=True),
+            train,
             dataset(split["valid"], augment=False) if split["valid"] else None,
             batch_size=d.batch_size,
             num_workers=d.num_workers,
             seed=self.cfg.train.seed,
         )
 
+    def _extra_training(self, split: dict[str, list[str]], dataset: Any) -> list[Dataset]:
+        """Patch datasets of ``task.train_stores``: their items of the training split's groups."""
+        from mir101.config import to_container
+        from mir101.tasks.base import open_store, select_keys
+
+        train_groups = set(self.groups(self.store, split["train"]).values())
+        held = set(self.groups(self.store, split["valid"] + split["test"]).values())
+        out: list[Dataset] = []
+        for name, node in (to_container(self.options.train_stores) or {}).items():
+            where = f"task.train_stores.{name}"
+            if node is None:  # task.train_stores.NAME=null: switched off from the command line
+                continue
+            if not isinstance(node, dict):
+                raise ConfigError(f"{where} must be a mapping with 'store' or 'corpus'")
+            store = open_store(node, where=where)
+            keys = select_keys(store, node.get("where", to_container(self.cfg.data.where)))
+            groups = self.groups(store, keys)
+            keys = [k for k in keys if groups[k] in train_groups and groups[k] not in held]
+            if not keys:
+                raise ConfigError(f"{where}: none of its items belongs to a training work of the split")
+            cache = self.features(store, keys)
+            out.append(
+                PatchDataset(
+                    keys,
+                    features=cache,
+                    targets=lambda k, s=store, c=cache: self.target(s, k, c.frame_times(k)),
+                    n_frames=cache.n_frames,
+                    patch_frames=self.cfg.data.patch_frames,
+                    hop_frames=self.cfg.data.patch_hop_frames,
+                    transform=FeatureAugment(**self.options.augment) if self.options.augment else None,
+                )
+            )
+            log.info("%s: %d training items", where, len(keys))
+        return out
+
+    def _init_weights(self, model: nn.Module) -> None:
+        """Load ``task.init_weights`` into ``model`` (training only: a trained run's weights come
+        from its own ``model.pt``, whether or not the first run is still there)."""
+        from mir101.errors import CheckpointError
+        from mir101.tasks.runner import load_checkpoint
+
+        path = Path(str(self.options.init_weights))
+        path = path / "model.pt" if path.is_dir() else path
+        if not path.is_file():
+            raise ConfigError(f"task.init_weights={self.options.init_weights}: no such model.pt")
+        state = load_checkpoint(path)
+        try:
+            model.load_state_dict(state["state_dict"] if isinstance(state, dict) and "state_dict" in state else state)
+        except (RuntimeError, TypeError, KeyError) as err:
+            raise CheckpointError(f"task.init_weights={path}: weights do not fit this model ({err})") from err
+        log.info("model weights initialised from %s", path)
+
     def system(self, model: nn.Module) -> Supervised:
         from torchmetrics import MetricCollection
         from torchmetrics.classification import BinaryF1Score
 
         n_bins = self.grid.n_bins
+        if self.options.init_weights:
+            self._init_weights(model)
         return Supervised(
             model,
             build_loss("bce", pos_weight=self.options.pos_weight),
@@ -259,7 +327,10 @@ class MultiPitch(Task):
 
     def evaluate(self, model: nn.Module, split: dict[str, list[str]], run_dir: Path) -> EvalResult:
         """mir_eval.multipitch on the test works (and ``data.test_stores``' held-out works), at the
-        threshold chosen on the validation works; frames of all items pooled."""
+        threshold chosen on the validation works; frames of all items pooled. Extras: the threshold
+        curve, per-item, per-ensemble and per-voice tables (:mod:`.breakdown`), inference speed."""
+        from mir101.tasks.multipitch import breakdown
+
         model = model.cpu().eval()
         threshold, curve = self.choose_threshold(model, split["valid"])
         sets: dict[str, tuple[Store, list[str]]] = {"test": (self.store, split["test"])}
@@ -269,6 +340,8 @@ class MultiPitch(Task):
             sets[name] = (store, held or keys)
         scored: dict[str, dict[str, float]] = {}
         per_item: dict[str, list[dict[str, Any]]] = {}
+        per_ensemble: dict[str, list[dict[str, Any]]] = {}
+        per_voice: dict[str, list[dict[str, Any]]] = {}
         examples = {}
         for name, (store, keys) in sets.items():
             if not keys:
@@ -281,6 +354,8 @@ class MultiPitch(Task):
             scores.update({"items": len(keys), "audio_seconds": round(audio_s, 1)})
             scored[name] = scores
             per_item[name] = self._per_item(store, keys, items, threshold)
+            per_ensemble[name] = breakdown.per_ensemble(self, store, keys, items, threshold)
+            per_voice[name] = breakdown.per_voice(self, store, keys, items, threshold)
             worst = keys.index(per_item[name][0]["item"])  # the excerpt is drawn where errors are
             examples[name] = (keys[worst], items[worst])
             log.info(
@@ -302,6 +377,8 @@ class MultiPitch(Task):
             "validation_accuracy_by_threshold": curve,
             "learned_nothing": learned_nothing,
             "per_item": per_item,
+            "per_ensemble": per_ensemble,
+            "per_voice": per_voice,
             "speed": self._speed(model, self.store, split["test"][:2]),
         }
         return EvalResult(self.name, "Accuracy", scored, extras, examples=examples)
@@ -365,14 +442,20 @@ class MultiPitch(Task):
             "active": pick_peaks(sal, threshold),
         }
 
-    def predict(self, model: nn.Module, run_dir: Path, audio_path: Path, out_dir: Path) -> dict[str, Any]:
-        """Write frame-level pitches (CSV, mir_eval's multipitch format), notes (MIDI) and a piano roll."""
+    def predict(
+        self, model: nn.Module, run_dir: Path, audio_path: Path, out_dir: Path, threshold: float | None = None
+    ) -> dict[str, Any]:
+        """Write frame-level pitches (CSV, mir_eval's multipitch format), notes (MIDI) and a piano roll.
+
+        ``threshold``: the salience threshold; default: the run's (``metrics.json``), else 0.5.
+        """
         from mir101.viz.multipitch import plot_pianoroll
 
-        metrics_path = run_dir / "metrics.json"
-        threshold = 0.5
-        if metrics_path.is_file():
-            threshold = float(EvalResult.load(metrics_path).extras.get("threshold", 0.5))
+        metrics_path = Path(run_dir) / "metrics.json"
+        if threshold is None:
+            threshold = 0.5
+            if metrics_path.is_file():
+                threshold = float(EvalResult.load(metrics_path).extras.get("threshold", 0.5))
         audio = load_audio(audio_path, int(self.input.sr))
         if len(audio) < self.input.hop_length:
             from mir101.errors import AudioError
