@@ -95,6 +95,8 @@ def _cases(trained_run: Path, tiny_store: Path, root: Path) -> list[tuple[str, l
                 f"{pname}: audio of predict",
                 ["predict", "multipitch", str(trained_run), str(bad), "--out", str(out)],
             ),
+            (f"{pname}: audio of transcribe", ["transcribe", str(bad), "--out", str(out)]),
+            (f"{pname}: audio of embed", ["embed", str(trained_run), str(bad), "--out", str(out)]),
             (
                 f"{pname}: soundfont",
                 [
