@@ -6,7 +6,7 @@ import argparse
 import json
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mir101.tasks.result import EvalResult
@@ -97,9 +97,6 @@ def output_stems(paths: list[str]) -> list[str]:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    import shutil
-    import tempfile
-
     from mir101.cli import output_dir
     from mir101.errors import ConfigError, ParameterError
     from mir101.tasks.runner import load_run
@@ -115,25 +112,37 @@ def _predict(args: argparse.Namespace) -> int:
         task.against = Path(args.against)  # type: ignore[attr-defined]
     out_dir = output_dir(args.out or Path(args.run_dir) / "predictions", "--out")
     for audio, stem in zip(args.audio, output_stems(list(args.audio))):
-        # the task writes into a fresh folder; its files then move to --out under the input's own
-        # name, and an existing file is never replaced without --overwrite
-        with tempfile.TemporaryDirectory(dir=out_dir, prefix=".predict-") as tmp:
-            res = task.predict(model, Path(args.run_dir), Path(audio), Path(tmp))
-            moves = {}
-            for f in sorted(Path(tmp).iterdir()):
-                name = stem + f.name[len(Path(audio).stem) :] if f.name.startswith(Path(audio).stem) else f.name
-                moves[f] = out_dir / name
-            clash = [str(d) for d in moves.values() if d.exists()]
-            if clash and not args.overwrite:
-                raise ParameterError(
-                    f"{clash[0]} exists already: give --overwrite to replace it, or another --out"
-                )
-            for src, dst in moves.items():
-                shutil.move(str(src), dst)
-        renamed = {str(src): str(dst) for src, dst in moves.items()}
-        res = {k: renamed.get(v, v) if isinstance(v, str) else v for k, v in res.items()}
+        res = predict_into(task, model, Path(args.run_dir), Path(audio), out_dir, stem, args.overwrite)
         print(json.dumps({"audio": audio, **res}))
     return 0
+
+
+def predict_into(
+    task: Any, model: Any, run_dir: Path, audio: Path, out_dir: Path, stem: str, overwrite: bool, **options: Any
+) -> dict[str, Any]:
+    """``task.predict`` of one file, its outputs in ``out_dir`` under ``stem`` (the input's name made unique).
+
+    The task writes into a fresh folder; its files then move to ``out_dir``, and an existing file
+    is never replaced without ``overwrite``. Returns the task's answer with the moved paths.
+    """
+    import shutil
+    import tempfile
+
+    from mir101.errors import ParameterError
+
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".predict-") as tmp:
+        res = task.predict(model, run_dir, audio, Path(tmp), **options)
+        moves = {}
+        for f in sorted(Path(tmp).iterdir()):
+            name = stem + f.name[len(audio.stem) :] if f.name.startswith(audio.stem) else f.name
+            moves[f] = out_dir / name
+        clash = [str(d) for d in moves.values() if d.exists()]
+        if clash and not overwrite:
+            raise ParameterError(f"{clash[0]} exists already: give --overwrite to replace it, or another --out")
+        for src, dst in moves.items():
+            shutil.move(str(src), dst)
+    renamed = {str(src): str(dst) for src, dst in moves.items()}
+    return {k: renamed.get(v, v) if isinstance(v, str) else v for k, v in res.items()}
 
 
 def register(groups: dict[str, argparse._SubParsersAction]) -> None:

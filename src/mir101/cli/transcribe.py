@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -20,7 +18,7 @@ __all__ = ["register"]
 
 def _transcribe(args: argparse.Namespace) -> int:
     from mir101.cli import output_dir
-    from mir101.cli.run import output_stems
+    from mir101.cli.run import output_stems, predict_into
     from mir101.errors import ConfigError, ParameterError
     from mir101.tasks.multipitch.pretrained import PRETRAINED_DIR, load_pretrained
 
@@ -38,21 +36,9 @@ def _transcribe(args: argparse.Namespace) -> int:
         threshold = float(args.threshold)
     for audio, stem in zip(args.audio, output_stems(list(args.audio))):
         t0 = time.perf_counter()
-        with tempfile.TemporaryDirectory(dir=out_dir, prefix=".transcribe-") as tmp:
-            res = task.predict(model, folder, Path(audio), Path(tmp), threshold=threshold)
-            moves = {}
-            for f in sorted(Path(tmp).iterdir()):
-                own = Path(audio).stem
-                moves[f] = out_dir / (stem + f.name[len(own) :] if f.name.startswith(own) else f.name)
-            clash = [str(d) for d in moves.values() if d.exists()]
-            if clash and not args.overwrite:
-                raise ParameterError(
-                    f"{clash[0]} exists already: give --overwrite to replace it, or another --out"
-                )
-            for src, dst in moves.items():
-                shutil.move(str(src), dst)
-        renamed = {str(src): str(dst) for src, dst in moves.items()}
-        res = {k: renamed.get(v, v) if isinstance(v, str) else v for k, v in res.items()}
+        res = predict_into(
+            task, model, folder, Path(audio), out_dir, stem, args.overwrite, threshold=threshold
+        )
         res["seconds"] = round(time.perf_counter() - t0, 2)
         print(json.dumps({"audio": audio, **res}))
     return 0
