@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import logging
 from pathlib import Path
@@ -106,13 +107,14 @@ def _predict(args: argparse.Namespace) -> int:
     task, model = load_run(args.run_dir)
     if task.name != args.task:
         raise ConfigError(f"{args.run_dir} holds a '{task.name}' model, not '{args.task}'")
+    options = {}
     if args.against:  # the collection a cover query is searched in (mir101.tasks.cover)
-        if not hasattr(task, "against"):
+        if "against" not in inspect.signature(task.predict).parameters:
             raise ParameterError(f"--against is for the cover task, not '{task.name}'")
-        task.against = Path(args.against)  # type: ignore[attr-defined]
+        options["against"] = Path(args.against)
     out_dir = output_dir(args.out or Path(args.run_dir) / "predictions", "--out")
     for audio, stem in zip(args.audio, output_stems(list(args.audio))):
-        res = predict_into(task, model, Path(args.run_dir), Path(audio), out_dir, stem, args.overwrite)
+        res = predict_into(task, model, Path(args.run_dir), Path(audio), out_dir, stem, args.overwrite, **options)
         print(json.dumps({"audio": audio, **res}))
     return 0
 

@@ -137,8 +137,6 @@ class Cover(Task):
     Options = CoverOptions
     report_columns = ("MAP_ii", "MRR_ii", "MR1_ii", "P@1_ii", "P@10_ii", "MAP_i", "MRR_i", "P@10_i", "items")
 
-    #: the collection ``predict`` searches (``mir101 predict cover RUN q.wav --against PATH``)
-    against: Path | None = None
 
     def __init__(self, cfg: Any):
         super().__init__(cfg)
@@ -422,10 +420,13 @@ class Cover(Task):
                 break
         return list(seen.values())
 
-    def predict(self, model: nn.Module, run_dir: Path, audio_path: Path, out_dir: Path) -> dict[str, Any]:
-        """List the nearest works of a query recording among a collection (``--against STORE`` or
-        an index file; default: the run's own ``index.npz``, else its store)."""
-        index = self._candidates(model, run_dir, self.against)
+    def predict(
+        self, model: nn.Module, run_dir: Path, audio_path: Path, out_dir: Path, against: Path | None = None
+    ) -> dict[str, Any]:
+        """List the nearest works of a query recording among a collection (``against``: a store or
+        an index file, ``mir101 predict cover RUN q.wav --against PATH``; default: the run's own
+        ``index.npz``, else its store)."""
+        index = self._candidates(model, run_dir, against)
         audio = load_audio(audio_path, int(self.input.sr))
         try:
             nearest = self.search(model.cpu().eval(), audio, index, self.options.top_k)
