@@ -42,7 +42,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-ROWS = ("ae", "vae", "vq", "rvq", "rvq_adversarial", "rvq_vocos", "vae_vocos")
+ROWS = ("ae", "vae", "vq", "rvq", "rvq_adversarial", "rvq_vocos", "vae_vocos", "rvq_vocos_phase")
 
 
 def opus_round_trip(audio: np.ndarray, sr: int, kbps: float, folder: Path) -> tuple[np.ndarray, float]:
@@ -70,7 +70,24 @@ def mulaw_round_trip(audio: np.ndarray, sr: int, kbps: float) -> np.ndarray:
     return librosa.resample(y, orig_sr=low, target_sr=sr)
 
 
-def baselines(originals: list[np.ndarray], sr: int, rates: list[float]) -> dict[str, Any]:
+def opus_pitch_kept(
+    originals: list[np.ndarray], pitches: list[float], sr: int, kbps: float, n_notes: int = 32
+) -> dict[str, float]:
+    """PESTO's pitch of Opus round trips of the notes the codec task tracks (same subset)."""
+    from mir101.metrics.pitch import note_pitches, pesto_available, pitch_accuracy
+    from mir101.tasks.codec.evaluation import pitch_subset
+
+    if not pesto_available() or shutil.which("ffmpeg") is None:
+        return {}
+    chosen = pitch_subset(len(originals), n_notes)
+    with tempfile.TemporaryDirectory() as tmp:
+        decoded = [opus_round_trip(originals[i], sr, kbps, Path(tmp))[0] for i in chosen]
+    return {"pitch_kept": pitch_accuracy(note_pitches(decoded, sr), [pitches[i] for i in chosen])}
+
+
+def baselines(
+    originals: list[np.ndarray], sr: int, rates: list[float], pitches: list[float] | None = None
+) -> dict[str, Any]:
     from mir101.tasks.codec.evaluation import score_pairs
 
     out: dict[str, Any] = {}
@@ -88,6 +105,7 @@ def baselines(originals: list[np.ndarray], sr: int, rates: list[float]) -> dict[
             "kbps": kbps,
             "file_kbps": round(float(np.mean(sizes)), 2),
             **score_pairs(originals, list(decoded), sr),
+            **(opus_pitch_kept(originals, pitches, sr, kbps) if pitches else {}),
         }
     if not have_opus:
         out["opus"] = "not measured: no ffmpeg on this machine (apt-get install ffmpeg)"
@@ -184,7 +202,7 @@ def main() -> None:
     table = json.loads(out_path.read_text()) if out_path.is_file() else {"rows": {}}
     minutes, seconds = int(args.minutes), int(round((args.minutes - int(args.minutes)) * 60))
     budget = f"trainer.max_time=00:00:{minutes:02d}:{seconds:02d}"
-    sr, originals = None, None
+    sr, originals, pitches = None, None, None
     for row in args.rows:
         run_dir = Path(args.runs) / row
         overrides = [f"run_dir={run_dir}", budget, "trainer.enable_progress_bar=false", *args.overrides]
@@ -210,7 +228,15 @@ def main() -> None:
             "kbps": round(test["kbps"], 3),
             **{
                 k: round(test[k], 4)
-                for k in ("mel_distance", "stft_distance", "si_sdr", "codebook_usage", "perplexity")
+                for k in (
+                    "mel_distance",
+                    "stft_distance",
+                    "si_sdr",
+                    "codebook_usage",
+                    "perplexity",
+                    "pitch_kept",
+                    "pitch_of_originals",
+                )
                 if k in test
             },
             "seen_instruments_mel_distance": round(
@@ -227,11 +253,11 @@ def main() -> None:
 
             task, _ = load_run(finished)
             sr = task.sr
-            originals = task.audio_items(
-                task.evaluation_sets(load_split(finished / "split.json"))["test"]
-            )
+            test_keys = task.evaluation_sets(load_split(finished / "split.json"))["test"]
+            originals = task.audio_items(test_keys)
+            pitches = [float(task.store.value(k, "pitch", default=np.nan)) for k in test_keys]
     if originals is not None:
-        table["baselines"] = baselines(originals, sr, args.kbps)
+        table["baselines"] = baselines(originals, sr, args.kbps, pitches)
     if "rvq" in args.rows:
         table["peer_rvq"] = peer_rvq(Path(args.runs) / "rvq", args.peer_steps)
     table.update(
@@ -242,14 +268,19 @@ def main() -> None:
     )
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(table, indent=1, default=float))
-    print(f"{'row':18} {'kbps':>6} {'mel':>7} {'SI-SDR':>7} {'usage':>6} {'train s':>8}")
+    nan = float("nan")
+    print(f"{'row':18} {'kbps':>6} {'mel':>7} {'SI-SDR':>7} {'usage':>6} {'pitch':>6} {'train s':>8}")
     for name, r in table["rows"].items():
         print(
-            f"{name:18} {r['kbps']:6.2f} {r['mel_distance']:7.3f} {r['si_sdr']:7.2f} {r.get('codebook_usage', float('nan')):6.2f} {r['train_seconds']:8.0f}"
+            f"{name:18} {r['kbps']:6.2f} {r['mel_distance']:7.3f} {r['si_sdr']:7.2f} "
+            f"{r.get('codebook_usage', nan):6.2f} {r.get('pitch_kept', nan):6.2f} {r['train_seconds']:8.0f}"
         )
     for name, r in (table.get("baselines") or {}).items():
         if isinstance(r, dict):
-            print(f"{name:18} {r['kbps']:6.2f} {r['mel_distance']:7.3f} {r['si_sdr']:7.2f}")
+            print(
+                f"{name:18} {r['kbps']:6.2f} {r['mel_distance']:7.3f} {r['si_sdr']:7.2f} {'':6} "
+                f"{r.get('pitch_kept', nan):6.2f}"
+            )
     print(json.dumps(table.get("peer_rvq", {}), indent=1))
     print(f"written: {out_path}")
 

@@ -60,7 +60,7 @@ def _write_config(path: Path, store: Path, run_dir: Path, **sections) -> Path:
     return write_tiny_config(path, store, run_dir, **merged)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def write_config():
     """``write_config(path, store, run_dir, **sections)`` writes a tiny multipitch experiment."""
     return _write_config

@@ -14,9 +14,11 @@ import torch
 import yaml
 
 from mir101.config import load_config, load_model_file
-from mir101.errors import ConfigError
+from mir101.errors import CheckpointError, ConfigError
+from mir101.metrics.pitch import pesto_available
 from mir101.tasks import EvalResult, load_run, train
 from mir101.tasks.codec import Codes, CodesFileError, NeuralCodec, fingerprint
+from mir101.tasks.codec.evaluation import pitch_scores
 from mir101.tasks.runner import make_task
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,7 +68,7 @@ def codec_config(
         torch.set_num_threads(1)  # tiny convolutions: ~10x faster than on two busy cores
         request.addfinalizer(lambda: torch.set_num_threads(threads))
     cfg = {
-        "task": {"name": "codec", "held_out_notes": 0.2, "report_items": 1, **task},
+        "task": {"name": "codec", "held_out_notes": 0.2, "report_items": 1, "pitch_notes": 0, **task},
         "data": {
             "corpus": "notes",
             "corpus_args": dict(TINY_NOTES),
@@ -128,7 +130,15 @@ def test_every_row_builds_its_model_and_paradigm(name):
     model = task.build_model()
     codec = NeuralCodec(model, task.sr)
     assert codec.hop == 320 and codec.frame_rate == 50.0
-    expected = {"ae": 12.8, "vae": 12.8, "vq": 0.5, "rvq": 6.0, "rvq_adversarial": 6.0, "rvq_vocos": 6.0, "vae_vocos": 12.8}[name]
+    expected = {
+        "ae": 12.8,
+        "vae": 12.8,
+        "vq": 0.5,
+        "rvq": 6.0,
+        "rvq_adversarial": 6.0,
+        "rvq_vocos": 6.0,
+        "vae_vocos": 12.8,
+    }[name]
     assert codec.kbps() == pytest.approx(expected)
     assert type(task.system(model)).__name__ == ("Adversarial" if "adversarial" in name else "AutoEncoder")
 
@@ -136,11 +146,12 @@ def test_every_row_builds_its_model_and_paradigm(name):
 def test_the_rows_model_is_the_model_file():
     rows = load_config(CONFIGS / "rvq.yaml")
     assert (
-        dict(rows.model)["parts"]
-        == load_model_file(CONFIGS / "models" / "codec_seanet_small.yaml")["parts"]
+        dict(rows.model)["parts"] == load_model_file(CONFIGS / "models" / "codec_seanet_small.yaml")["parts"]
     )
     vocos = load_config(CONFIGS / "rvq_vocos.yaml")
-    assert dict(vocos.model)["parts"] == load_model_file(CONFIGS / "models" / "codec_vocos_small.yaml")["parts"]
+    assert (
+        dict(vocos.model)["parts"] == load_model_file(CONFIGS / "models" / "codec_vocos_small.yaml")["parts"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -220,3 +231,46 @@ def test_an_adversarial_run_trains_evaluates_and_reports_the_bitrate_ladder(tmp_
     assert "Bitrate ladder" in report and "latents.png" in report and ".wav" in report
     task, model = load_run(tmp_path / "run")
     assert set(model.state_dict()) == set(task.build_model().state_dict())  # the generator only
+
+
+class _FakeCodec:
+    """Gives back its input (``lossy=False``) or the input's envelope on noise (``lossy=True``)."""
+
+    sr = 16000
+
+    def __init__(self, lossy: bool):
+        self.lossy = lossy
+
+    def reconstruct(self, x: torch.Tensor, n_quantizers: int | None = None):
+        if not self.lossy:
+            return x, None
+        noise = torch.randn(x.shape, generator=torch.Generator().manual_seed(0))
+        return noise * x.abs(), None
+
+
+@pytest.mark.skipif(not pesto_available(), reason="PESTO not installed (pip install --no-deps pesto-pitch)")
+def test_pitch_scores_tell_a_kept_pitch_from_a_lost_one():
+    from tinyrun import tone
+
+    pitches = [48.0, 55.0, 62.0, 69.0]
+    notes = [tone(p, 0.5, sr=16000) for p in pitches]
+    kept = pitch_scores(_FakeCodec(lossy=False), notes, pitches, n_notes=4)
+    assert kept == {"pitch_kept": 1.0, "pitch_of_originals": 1.0, "pitch_notes": 4}
+    lost = pitch_scores(_FakeCodec(lossy=True), notes, pitches, n_notes=2)
+    assert lost["pitch_notes"] == 2 and lost["pitch_kept"] == 0.0 and lost["pitch_of_originals"] == 1.0
+
+
+def test_init_weights_starts_a_codec_from_another_runs_weights(tmp_path):
+    task = make_task(load_config(codec_config(tmp_path)))
+    source = task.build_model()
+    torch.save(source.state_dict(), tmp_path / "model.pt")
+    warm_task = make_task(load_config(codec_config(tmp_path, init_weights=str(tmp_path))))
+    warm = warm_task.build_model()
+    warm_task.system(warm)
+    assert all(torch.equal(warm.state_dict()[k], v) for k, v in source.state_dict().items())
+    other = make_task(load_config(codec_config(tmp_path, bottleneck={"vae": {}}, init_weights=str(tmp_path))))
+    with pytest.raises(CheckpointError, match="do not fit"):
+        other.system(other.build_model())
+    missing = make_task(load_config(codec_config(tmp_path, init_weights=str(tmp_path / "nope.pt"))))
+    with pytest.raises(ConfigError, match="init_weights"):
+        missing.system(missing.build_model())

@@ -1,4 +1,4 @@
-"""Losses by registry: classification, regression, separation, spectral, metric, (non-)contrastive, adversarial.
+"""Losses by registry: classification, regression, separation, spectral, phase, metric, (non-)contrastive, adversarial.
 
 Each loss is an ``nn.Module`` (or a function) whose docstring gives its shapes and its paper;
 :func:`build_loss` builds one by its name in :data:`LOSSES`, the name an experiment's config uses.
@@ -8,6 +8,7 @@ Book page: ``book/intro.md`` (training).
 
 from mir101.losses.adversarial import AdversarialLoss, feature_matching_loss
 from mir101.losses.contrastive import NTXentLoss
+from mir101.losses.phase import PhaseDerivativeLoss
 from mir101.losses.registry import LOSSES, build_loss
 from mir101.losses.sdr import SISDRLoss, si_sdr
 from mir101.losses.spectral import MultiResolutionSTFTLoss, STFTLoss
@@ -21,6 +22,7 @@ __all__ = [
     "SISDRLoss",
     "STFTLoss",
     "MultiResolutionSTFTLoss",
+    "PhaseDerivativeLoss",
     "TripletLoss",
     "TripletMiner",
     "Triplets",

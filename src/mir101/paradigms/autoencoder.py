@@ -10,7 +10,12 @@ The model (encoder -> bottleneck -> decoder, built from YAML parts) maps audio `
 reconstruction ``y``. A sample-wise loss alone is a poor judge of audio (a small phase shift
 costs much, a missing high band little), so the reconstruction loss adds spectral distances:
 
-``recon = l1 * |y - x| + stft * MRSTFT(y, x) + mel * |log10 mel(y) - log10 mel(x)|``
+``recon = l1 * |y - x| + stft * MRSTFT(y, x) + mel * |log10 mel(y) - log10 mel(x)| [+ phase * PD(y, x)]``
+
+The last term (off by default) compares the phase *derivatives* of the two STFTs (instantaneous
+frequency and group delay, :class:`~mir101.losses.phase.PhaseDerivativeLoss`): the magnitude terms
+say nothing of phase, and a decoder that draws phase itself (the Vocos head) needs it to keep the
+partials, and so the pitch, coherent from frame to frame.
 
 and the bottleneck's own terms (commitment, codebook, KL), which the model returns with
 ``model(x, return_results=True).losses``, are added as they are (each brick weighs its own).
@@ -29,7 +34,7 @@ from torch import Tensor, nn
 from mir101.bricks.bottleneck import QuantizedResult
 from mir101.errors import ShapeError
 from mir101.inputs import LogMel
-from mir101.losses import MultiResolutionSTFTLoss
+from mir101.losses import MultiResolutionSTFTLoss, PhaseDerivativeLoss
 from mir101.models import ModelOutput
 from mir101.paradigms.base import System
 from mir101.paradigms.batch import batch_field
@@ -80,17 +85,20 @@ class MelDistance(nn.Module):
 
 
 class ReconstructionLoss(nn.Module):
-    """Waveform L1 + multi-resolution STFT + mel distance, weighted; a zero weight skips its term.
+    """Waveform L1 + multi-resolution STFT + mel distance (+ phase derivatives), weighted; a zero weight skips its term.
 
     Args:
         sr: sample rate of the audio (for the mel filterbank).
         l1, stft, mel: weights of the three terms.
         fft_sizes: the STFT resolutions (hop ``n / 4``, window ``n``).
         n_mels: mel bands of the mel term (window 1024, hop 256).
+        phase: weight of the phase-derivative term (0: off).
+        phase_fft, phase_hop: its STFT (best the decoder's own: window 1280, hop 320 for the Vocos
+            codec at 16 kHz); ``phase_hop`` defaults to ``phase_fft // 4``.
 
     Shape:
         - estimate, reference: ``(batch, 1, samples)``
-        - output of :meth:`terms`: ``{"l1", "stft", "mel", "recon"}`` scalars (``recon`` the
+        - output of :meth:`terms`: ``{"l1", "stft", "mel", ["phase",] "recon"}`` scalars (``recon`` the
           weighted sum; a term of weight 0 is absent)
 
     Examples:
@@ -108,15 +116,19 @@ class ReconstructionLoss(nn.Module):
         mel: float = 1.0,
         fft_sizes: tuple[int, ...] = (2048, 1024, 512, 256, 128),
         n_mels: int = 64,
+        phase: float = 0.0,
+        phase_fft: int = 1024,
+        phase_hop: int | None = None,
     ):
         super().__init__()
-        self.weights = {"l1": float(l1), "stft": float(stft), "mel": float(mel)}
+        self.weights = {"l1": float(l1), "stft": float(stft), "mel": float(mel), "phase": float(phase)}
         self.stft = MultiResolutionSTFTLoss(
             fft_sizes=tuple(fft_sizes),
             hop_lengths=tuple(n // 4 for n in fft_sizes),
             win_lengths=tuple(fft_sizes),
         )
         self.mel = MelDistance(sr=sr, n_mels=n_mels)
+        self.phase = PhaseDerivativeLoss(n_fft=phase_fft, hop_length=phase_hop) if phase else None
 
     def terms(self, estimate: Tensor, reference: Tensor) -> dict[str, Tensor]:
         if estimate.shape != reference.shape:
@@ -131,6 +143,8 @@ class ReconstructionLoss(nn.Module):
             out["stft"] = self.stft(estimate, reference)
         if self.weights["mel"]:
             out["mel"] = self.mel(estimate, reference)
+        if self.phase is not None:
+            out["phase"] = self.phase(estimate, reference)
         out["recon"] = sum(
             (self.weights[k] * v for k, v in out.items()), torch.zeros((), device=reference.device)
         )

@@ -266,7 +266,8 @@ def fit(task: Task, plan: RunPlan, split: dict[str, list[str]]) -> tuple[L.Train
         # EarlyStopping found no such logged value: name the key and what is logged instead
         logged = str(err).split("following:", 1)[-1].strip() if "following:" in str(err) else ""
         raise ConfigError(
-            f"train.monitor='{monitor}' is not a value this task logs" + (f"; it logs {logged}" if logged else "")
+            f"train.monitor='{monitor}' is not a value this task logs"
+            + (f"; it logs {logged}" if logged else "")
         ) from err
     if trainer.is_global_zero and plan.ckpt_path is not None:
         _write_run_files(plan, split)  # the overrides given with --resume were used: keep them
@@ -406,6 +407,29 @@ def load_checkpoint(path: Path, mmap: bool = False) -> Any:
             ) from err
         first = text.strip().splitlines()[0] if text.strip() else ""
         raise CheckpointError(f"{path}: cannot load the checkpoint ({type(err).__name__}: {first})") from err
+
+
+def init_weights_from(model: torch.nn.Module, source: str | Path, option: str = "task.init_weights") -> None:
+    """Start ``model`` from the weights of another run (fine-tuning, or training longer with other
+    losses): ``source`` is a ``model.pt`` or a run folder holding one. The weights must fit the
+    model exactly; a training run's own weights come from its own ``model.pt`` afterwards, whether
+    or not ``source`` is still there.
+
+    Raises:
+        ConfigError: no such file. CheckpointError: the weights do not fit the model.
+    """
+    path = Path(str(source))
+    path = path / "model.pt" if path.is_dir() else path
+    if not path.is_file():
+        raise ConfigError(f"{option}={source}: no such model.pt")
+    state = load_checkpoint(path)
+    try:
+        model.load_state_dict(
+            state["state_dict"] if isinstance(state, dict) and "state_dict" in state else state
+        )
+    except (RuntimeError, TypeError, KeyError) as err:
+        raise CheckpointError(f"{option}={path}: weights do not fit this model ({err})") from err
+    log.info("model weights initialised from %s", path)
 
 
 def _differences(a: Any, b: Any, prefix: str) -> list[str]:

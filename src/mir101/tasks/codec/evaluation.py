@@ -13,6 +13,12 @@ Per item, each a mean over the evaluated items:
 - ``si_sdr``: scale-invariant SDR in dB (higher is better; a waveform measure that punishes
   phase changes the ear ignores, so GAN codecs score lower on it than they sound);
 
+- ``pitch_kept`` (test set, when PESTO is installed): the share of a subset of notes whose decoded
+  pitch (PESTO, a tracker mir101 did not train, median over confident frames) lies within 50
+  cents of the note's pitch; ``pitch_of_originals`` the same on the originals (the tracker's own
+  ceiling). Mel and STFT distances can be low while the pitch is gone (a decoder drawing the right
+  envelope with incoherent phase): this says whether the note is still the note;
+
 and per set: ``kbps`` (frames/s x bits per frame), ``codebook_usage`` (fraction of the codes used
 at least once, averaged over codebooks) and ``perplexity`` (``exp(entropy)`` of the code
 histogram, averaged over codebooks).
@@ -32,7 +38,16 @@ from mir101.losses import MultiResolutionSTFTLoss, si_sdr
 from mir101.paradigms.autoencoder import MelDistance
 from mir101.tasks.codec.engine import NeuralCodec
 
-__all__ = ["SetScores", "Distances", "score_items", "score_pairs", "codebook_statistics", "EVAL_FFT_SIZES"]
+__all__ = [
+    "SetScores",
+    "Distances",
+    "score_items",
+    "score_pairs",
+    "pitch_scores",
+    "pitch_subset",
+    "codebook_statistics",
+    "EVAL_FFT_SIZES",
+]
 
 #: the STFT resolutions of ``stft_distance`` (hop n/4, window n)
 EVAL_FFT_SIZES = (2048, 1024, 512, 256, 128)
@@ -157,3 +172,36 @@ def score_items(
     )
     stacked = np.stack([latents[i] for i in range(len(items))]) if latents else None
     return SetScores(metrics, kept, stacked)
+
+
+def pitch_subset(n_items: int, n_notes: int) -> np.ndarray:
+    """Indices of ``n_notes`` items spread evenly over a list of ``n_items`` (other instruments and
+    pitches): the notes whose pitch is tracked, the same for every codec of a comparison."""
+    return np.unique(np.linspace(0, n_items - 1, min(n_notes, n_items)).round().astype(int))
+
+
+def pitch_scores(
+    codec: NeuralCodec, items: Sequence[np.ndarray], pitches: Sequence[float], n_notes: int = 32
+) -> dict[str, float]:
+    """Whether the codec keeps the pitch: the notes of :func:`pitch_subset` are reconstructed and
+    tracked by PESTO; their nominal MIDI pitches are the targets (Riou et al., ISMIR 2023,
+    https://arxiv.org/abs/2309.02265).
+
+    Returns:
+        ``{"pitch_kept": share of decoded notes within 50 cents, "pitch_of_originals": the same
+        for the originals, "pitch_notes": notes tracked}``.
+    """
+    from mir101.metrics.pitch import note_pitches, pitch_accuracy
+
+    if len(items) != len(pitches):
+        raise ValueError(f"{len(items)} items but {len(pitches)} pitches")
+    chosen = pitch_subset(len(items), n_notes)
+    originals = [np.asarray(items[i], np.float32) for i in chosen]
+    with torch.no_grad():
+        decoded = [codec.reconstruct(torch.as_tensor(x)[None, None])[0][0, 0].numpy() for x in originals]
+    target = np.asarray([float(pitches[i]) for i in chosen])
+    return {
+        "pitch_kept": pitch_accuracy(note_pitches(decoded, codec.sr), target),
+        "pitch_of_originals": pitch_accuracy(note_pitches(originals, codec.sr), target),
+        "pitch_notes": len(chosen),
+    }

@@ -41,7 +41,7 @@ from mir101.paradigms.autoencoder import ReconstructionLoss
 from mir101.tasks.base import TASKS, EvalResult, Task
 from mir101.tasks.codec.codes import Codes
 from mir101.tasks.codec.engine import NeuralCodec, fingerprint
-from mir101.tasks.codec.evaluation import score_items
+from mir101.tasks.codec.evaluation import pitch_scores, score_items
 from mir101.tasks.datamodule import SupervisedDataModule
 from mir101.utils.registry import check_kwargs
 
@@ -72,6 +72,10 @@ class CodecOptions:
         eval_quantizers: RVQ codebook counts evaluated on the test set besides all of them
             (the bitrate ladder); empty: 1, N/4 and N/2.
         report_items: notes of each set written as WAV in the report.
+        pitch_notes: test notes whose pitch is tracked on the decoded audio (``pitch_kept``, with
+            PESTO when installed); 0 skips it.
+        init_weights: a ``model.pt`` (or a run folder holding one) of the same model whose weights
+            start training: train a codec further with other losses (e.g. the phase term).
     """
 
     paradigm: str = "autoencoder"
@@ -83,6 +87,8 @@ class CodecOptions:
     held_out_notes: float = 0.1
     eval_quantizers: list[int] = field(default_factory=list)
     report_items: int = 2
+    pitch_notes: int = 32
+    init_weights: str | None = None
 
 
 @TASKS.register("codec")
@@ -196,6 +202,10 @@ class Codec(Task):
         check_kwargs(ReconstructionLoss, o.reconstruction, "task.reconstruction")
         loss = ReconstructionLoss(sr=self.sr, **o.reconstruction)
         optim = dict(self.cfg.optim)
+        if o.init_weights:
+            from mir101.tasks.runner import init_weights_from
+
+            init_weights_from(model, o.init_weights)
         if o.paradigm == "autoencoder":
             return AutoEncoder(model, loss, optim=optim)
         check_kwargs(MultiScaleSTFTDiscriminator, o.discriminator, "task.discriminator")
@@ -265,6 +275,22 @@ class Codec(Task):
                 "threads": torch.get_num_threads(),
             },
         }
+        if self.options.pitch_notes > 0 and "test" in sets:
+            from mir101.metrics.pitch import pesto_available
+
+            if pesto_available():
+                keys = self.evaluation_sets(split)["test"]
+                pitches = [float(self.store.value(k, "pitch", default=np.nan)) for k in keys]
+                sets["test"].update(
+                    pitch_scores(codec, self.audio_items(keys), pitches, self.options.pitch_notes)
+                )
+                log.info(
+                    "test: pitch kept in %.2f of the notes (originals %.2f)",
+                    sets["test"]["pitch_kept"],
+                    sets["test"]["pitch_of_originals"],
+                )
+            else:
+                log.warning("PESTO is not installed (pip install --no-deps pesto-pitch): no pitch_kept score")
         if isinstance(codec.bottleneck, ResidualVectorQuantizer) and "test" in sets:
             extras["by_quantizers"] = self._ladder(
                 codec, self.audio_items(self.evaluation_sets(split)["test"])

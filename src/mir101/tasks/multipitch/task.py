@@ -188,30 +188,15 @@ class MultiPitch(Task):
             log.info("%s: %d training items", where, len(keys))
         return out
 
-    def _init_weights(self, model: nn.Module) -> None:
-        """Load ``task.init_weights`` into ``model`` (training only: a trained run's weights come
-        from its own ``model.pt``, whether or not the first run is still there)."""
-        from mir101.errors import CheckpointError
-        from mir101.tasks.runner import load_checkpoint
-
-        path = Path(str(self.options.init_weights))
-        path = path / "model.pt" if path.is_dir() else path
-        if not path.is_file():
-            raise ConfigError(f"task.init_weights={self.options.init_weights}: no such model.pt")
-        state = load_checkpoint(path)
-        try:
-            model.load_state_dict(state["state_dict"] if isinstance(state, dict) and "state_dict" in state else state)
-        except (RuntimeError, TypeError, KeyError) as err:
-            raise CheckpointError(f"task.init_weights={path}: weights do not fit this model ({err})") from err
-        log.info("model weights initialised from %s", path)
-
     def system(self, model: nn.Module) -> Supervised:
         from torchmetrics import MetricCollection
         from torchmetrics.classification import BinaryF1Score
 
         n_bins = self.grid.n_bins
         if self.options.init_weights:
-            self._init_weights(model)
+            from mir101.tasks.runner import init_weights_from
+
+            init_weights_from(model, self.options.init_weights)
         return Supervised(
             model,
             build_loss("bce", pos_weight=self.options.pos_weight),
@@ -475,7 +460,9 @@ class MultiPitch(Task):
         midi_path = out_dir / f"{stem}.mid"
         write_midi(notes, midi_path)
         png = out_dir / f"{stem}.pianoroll.png"
-        plot_pianoroll(res["salience"], res["active"], res["times"], self.grid.midi(), png, title=stem, notes=notes)
+        plot_pianoroll(
+            res["salience"], res["active"], res["times"], self.grid.midi(), png, title=stem, notes=notes
+        )
         return {
             "pitches_csv": str(csv_path),
             "midi": str(midi_path),
