@@ -12,6 +12,15 @@ from mir101.data.store import StoreWriter
 
 os.environ.setdefault("MIR101_CACHE", str(Path(__file__).parent / ".cache"))
 os.environ.setdefault("MPLBACKEND", "Agg")
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    # `make test` runs one pytest-xdist worker per core: each worker (and the `mir101` processes its
+    # tests start) gets its share of the cores, not torch's default of all of them (oversubscribed,
+    # 2 workers x 2 threads on 2 cores run slower than 2 x 1)
+    _share = max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    os.environ.setdefault("OMP_NUM_THREADS", str(_share))
+    import torch
+
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 SR = 22050
 
