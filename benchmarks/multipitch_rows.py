@@ -28,7 +28,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", nargs="*", default=list(ROWS))
     parser.add_argument("--minutes", type=float, default=10.0, help="training budget per row")
-    parser.add_argument("--soundfont", default="/usr/share/sounds/sf2/FluidR3_GM.sf2")
+    parser.add_argument("--soundfont", default=None, help="default: FluidR3 where `make demo` finds it")
     parser.add_argument("--runs", default="runs/benchmarks", help="where the run folders go")
     parser.add_argument("--out", default=str(RESULTS / "multipitch_rows.json"))
     parser.add_argument("overrides", nargs="*", help="extra config overrides for every row")
@@ -39,11 +39,13 @@ def main() -> None:
     import torch
     from omegaconf import OmegaConf
 
+    from mir101.cli.quickstart import find_other_soundfont
     from mir101.cli.run import quiet_lightning
     from mir101.config import load_config, load_yaml
     from mir101.tasks.runner import train
 
     quiet_lightning()
+    soundfont = Path(args.soundfont) if args.soundfont else (find_other_soundfont() or Path("none"))
     out_path = Path(args.out)
     table = json.loads(out_path.read_text()) if out_path.is_file() else {"rows": {}}
     minutes = int(args.minutes)
@@ -58,11 +60,11 @@ def main() -> None:
             *args.overrides,
         ]
         base = None
-        if Path(args.soundfont).is_file():
+        if soundfont.is_file():
             corpus_args = dict(load_config(cfg_path, overrides).data.corpus_args)
             test_store = {
                 "corpus": "chorales",
-                "corpus_args": {**corpus_args, "soundfont": str(Path(args.soundfont).resolve())},
+                "corpus_args": {**corpus_args, "soundfont": str(soundfont.resolve())},
             }
             base = {"data": {"test_stores": {"other_soundfont": test_store}}}
         cfg = load_config(cfg_path, overrides, base=base)
@@ -102,7 +104,7 @@ def main() -> None:
                 "machine": f"{os.cpu_count()} CPU cores, torch {torch.__version__}, {torch.get_num_threads()} threads",
                 "budget_minutes": args.minutes,
                 "corpus": OmegaConf.to_container(cfg.data.corpus_args, resolve=True),
-                "held_out_soundfont": Path(args.soundfont).name if base else None,
+                "held_out_soundfont": soundfont.name if base else None,
                 "command": " ".join(
                     ["python benchmarks/multipitch_rows.py --minutes", str(args.minutes), *args.overrides]
                 ),

@@ -38,9 +38,10 @@ def _row(name: str) -> tuple[str, list[str]]:
 
 
 def _fluid() -> Path:
-    """Debian's FluidR3 where installed, else the copy ``make soundfonts`` puts in ``.cache/soundfonts``."""
-    system = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
-    return system if system.is_file() else ROOT / ".cache" / "soundfonts" / "FluidR3_GM.sf2"
+    """FluidR3 where `make demo` finds it (Debian's, or the copy ``make soundfonts`` fetches)."""
+    from mir101.cli.quickstart import find_other_soundfont
+
+    return find_other_soundfont() or ROOT / ".cache" / "soundfonts" / "FluidR3_GM.sf2"
 
 
 def _merge(out_path: Path, row: str, entry: dict, common: dict) -> None:
