@@ -42,7 +42,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-ROWS = ("ae", "vae", "vq", "rvq", "rvq_adversarial", "rvq_vocos", "vae_vocos", "rvq_vocos_phase")
+ROWS = ("ae", "vae", "vq", "rvq", "rvq_adversarial", "rvq_vocos", "vae_vocos", "rvq_vocos_phase", "vae_vocos_phase")
 
 
 def opus_round_trip(audio: np.ndarray, sr: int, kbps: float, folder: Path) -> tuple[np.ndarray, float]:
@@ -213,8 +213,13 @@ def main() -> None:
             from mir101.tasks.result import EvalResult
 
             ev, finished, reused = EvalResult.load(run_dir / "metrics.json"), run_dir, True
-            run_budget = yaml.safe_load((run_dir / "config.yaml").read_text())["trainer"].get("max_time")
-            command = f"mir101 train configs/codec/{row}.yaml trainer.max_time={run_budget} (run folder {run_dir})"
+            run_cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
+            start = (run_cfg.get("task") or {}).get("init_weights")  # trained further from another run
+            command = (
+                f"mir101 train configs/codec/{row}.yaml trainer.max_time={run_cfg['trainer'].get('max_time')}"
+                + (f" task.init_weights={start}" if start else "")
+                + f" (run folder {run_dir})"
+            )
         else:
             result = train(ROOT / "configs" / "codec" / f"{row}.yaml", overrides)
             ev, finished, reused = result.evaluation, result.run_dir, False

@@ -124,7 +124,7 @@ def test_split_holds_out_instruments_and_some_notes_of_the_training_instruments(
 
 
 @pytest.mark.usefixtures("one_thread")
-@pytest.mark.parametrize("name", ["ae", "vae", "vq", "rvq", "rvq_adversarial", "rvq_vocos", "vae_vocos"])
+@pytest.mark.parametrize("name", sorted(p.stem for p in CONFIGS.glob("*.yaml") if p.stem != "base"))
 def test_every_row_builds_its_model_and_paradigm(name):
     task = make_task(load_config(CONFIGS / f"{name}.yaml"))
     model = task.build_model()
@@ -138,9 +138,13 @@ def test_every_row_builds_its_model_and_paradigm(name):
         "rvq_adversarial": 6.0,
         "rvq_vocos": 6.0,
         "vae_vocos": 12.8,
+        "rvq_vocos_phase": 6.0,
+        "vae_vocos_phase": 12.8,
     }[name]
     assert codec.kbps() == pytest.approx(expected)
-    assert type(task.system(model)).__name__ == ("Adversarial" if "adversarial" in name else "AutoEncoder")
+    system = task.system(model)
+    assert type(system).__name__ == ("Adversarial" if "adversarial" in name else "AutoEncoder")
+    assert ("phase" in name) == ("phase" in system.loss.terms(torch.randn(1, 1, 4000), torch.randn(1, 1, 4000)))
 
 
 def test_the_rows_model_is_the_model_file():
