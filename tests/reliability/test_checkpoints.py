@@ -231,6 +231,13 @@ RUN_FILES = [
     ),
     ("config.yaml binary", "config.yaml", _write(BINARY), "per", "not a YAML text file"),
     ("config.yaml cut", "config.yaml", lambda p: p.write_bytes(p.read_bytes()[:200]), "per", ": "),
+    (  # cut at a line end: still valid YAML, but sections are missing
+        "config.yaml cut at a line",
+        "config.yaml",
+        lambda p: p.write_text("\n".join(p.read_text().splitlines()[:4]) + "\n"),
+        "per",
+        "not a complete run config (no data, input, model",
+    ),
     ("config.yaml a list", "config.yaml", _write("- task\n"), "per", "the top level must be a mapping"),
     ("split.json binary", "split.json", _write(BINARY), "er", "cannot read the split: not UTF-8 text"),
     ("split.json a list", "split.json", _write("[1]"), "er", "not a split"),

@@ -40,7 +40,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from mir101 import __version__
-from mir101.config import load_config, save_config, to_container
+from mir101.config import load_config, load_yaml, save_config, to_container
 from mir101.data.splits import save_split
 from mir101.errors import CheckpointError, ConfigError, Interrupted
 from mir101.paradigms import System
@@ -194,9 +194,7 @@ def prepare_run(
             )
         return RunPlan(cfg, _new_run_dir(cfg))
     run_dir = Path(resume)
-    if not (run_dir / "config.yaml").is_file():
-        raise CheckpointError(f"{run_dir} is not a run folder (no config.yaml)")
-    cfg = load_config(run_dir / "config.yaml", overrides)
+    cfg = read_run_config(run_dir, overrides)
     last = run_dir / "checkpoints" / "last.ckpt"
     if not last.is_file():
         log.warning("%s has no last.ckpt: training starts from scratch", run_dir)
@@ -442,6 +440,34 @@ def _differences(a: Any, b: Any, prefix: str) -> list[str]:
     return [] if a == b else [prefix]
 
 
+#: the top-level sections of every run folder's config.yaml (the resolved config the runner wrote,
+#: ``run_dir`` last): one missing means a cut or hand-edited file
+RUN_CONFIG_SECTIONS = ("task", "data", "input", "model", "optim", "train", "trainer", "run_dir")
+
+
+def read_run_config(run_dir: Path, overrides: Sequence[str] = ()) -> DictConfig:
+    """The config of a run folder, checked complete before anything is built from it.
+
+    Raises:
+        CheckpointError: no ``config.yaml``, or one that lacks a section the runner writes (a
+            truncated file can still be valid YAML: without this, the first error would come
+            from deep inside the model builder, without the file's name).
+        ConfigError: not YAML, or not a mapping (:func:`~mir101.config.load_config` says so,
+            naming the file).
+    """
+    path = Path(run_dir) / "config.yaml"
+    if not path.is_file():
+        raise CheckpointError(f"{run_dir} is not a run folder (no config.yaml)")
+    raw = load_yaml(path)
+    missing = [k for k in RUN_CONFIG_SECTIONS if k not in raw] if isinstance(raw, dict) else []
+    if missing:
+        raise CheckpointError(
+            f"{path}: not a complete run config (no {', '.join(missing)}): the file was cut or edited; "
+            "restore it, or train again"
+        )
+    return load_config(path, overrides)
+
+
 def load_run(
     run_dir: str | Path, overrides: Sequence[str] = (), check_metrics: bool = True
 ) -> tuple[Task, torch.nn.Module]:
@@ -462,7 +488,7 @@ def load_run(
         raise CheckpointError(
             f"{run_dir} has no model.pt: was training finished? (mir101 train --resume {run_dir})"
         )
-    cfg = load_config(run_dir / "config.yaml", overrides)
+    cfg = read_run_config(run_dir, overrides)
     task = make_task(cfg)
     model = task.build_model()
     payload = load_checkpoint(weights)
