@@ -10,7 +10,7 @@ STAMP := $(VENV)/.mir101-installed
 # PyTorch CPU index so that a fresh laptop does not pull a multi-GB CUDA build.
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: venv demo soundfonts test lint book bench clean-venv
+.PHONY: venv demo soundfonts soundfonts-train test lint book bench clean-venv
 
 venv: $(STAMP)
 
@@ -37,6 +37,20 @@ soundfonts:
 	  mkdir -p $(SF_DIR)/tmp && cd $(SF_DIR)/tmp && apt-get download fluid-soundfont-gm >/dev/null 2>&1 \
 	  && dpkg-deb -x fluid-soundfont-gm_*.deb x && cp x/usr/share/sounds/sf2/FluidR3_GM.sf2 ..; \
 	  cd - >/dev/null; rm -rf $(SF_DIR)/tmp; fi; true
+
+# The two extra training banks of the shipped transcriber (configs/multipitch/pretrained.yaml):
+# csound's General-MIDI bank (Debian csound-soundfont) and an OPL3 FM bank (Debian opl3-soundfont),
+# fetched the same way into $(SF_DIR). Only retraining that model needs them.
+soundfonts-train:
+	@for pair in csound-soundfont:sf_GMbank.sf2 opl3-soundfont:OPL-3_FM_128M.sf2; do \
+	  pkg=$${pair%%:*}; sf=$${pair##*:}; \
+	  if [ ! -f $(SF_DIR)/$$sf ] && [ -f /usr/share/sounds/sf2/$$sf ]; then mkdir -p $(SF_DIR) && cp /usr/share/sounds/sf2/$$sf $(SF_DIR)/; fi; \
+	  if [ ! -f $(SF_DIR)/$$sf ] && command -v apt-get >/dev/null; then \
+	    echo "fetching Debian's $$pkg ($$sf) into $(SF_DIR)"; \
+	    mkdir -p $(SF_DIR)/tmp && (cd $(SF_DIR)/tmp && apt-get download $$pkg >/dev/null 2>&1 \
+	      && dpkg-deb -x $${pkg}_*.deb x && cp x/usr/share/sounds/sf2/$$sf ..); rm -rf $(SF_DIR)/tmp; fi; \
+	  test -f $(SF_DIR)/$$sf || echo "$$sf not found: install Debian's $$pkg or put the file in $(SF_DIR)"; \
+	done
 
 demo: $(STAMP) soundfonts
 	$(VENV)/bin/mir101 quickstart
