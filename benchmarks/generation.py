@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -179,8 +180,11 @@ def main() -> None:
 
     out_path = Path(args.out)
     table: dict[str, Any] = json.loads(out_path.read_text()) if out_path.is_file() else {}
+    import torch
+
     table["machine"] = (
-        f"{platform.machine()}, {platform.processor() or '?'}; loaded 2-core box shared by 5 jobs"
+        f"{platform.machine()}, {platform.processor() or '?'}, {os.cpu_count()} cores, "
+        f"{torch.get_num_threads()} threads; load average at the start {os.getloadavg()[0]:.1f}"
     )
 
     def save() -> None:
