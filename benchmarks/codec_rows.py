@@ -70,19 +70,17 @@ def mulaw_round_trip(audio: np.ndarray, sr: int, kbps: float) -> np.ndarray:
     return librosa.resample(y, orig_sr=low, target_sr=sr)
 
 
-def opus_pitch_kept(
-    originals: list[np.ndarray], pitches: list[float], sr: int, kbps: float, n_notes: int = 32
-) -> dict[str, float]:
-    """PESTO's pitch of Opus round trips of the notes the codec task tracks (same subset)."""
+def pitch_kept(decoded: list[np.ndarray], pitches: list[float], sr: int, n_notes: int = 32) -> dict[str, float]:
+    """PESTO's pitch of a baseline's decoded notes, on the subset the codec task tracks."""
     from mir101.metrics.pitch import note_pitches, pesto_available, pitch_accuracy
     from mir101.tasks.codec.evaluation import pitch_subset
 
-    if not pesto_available() or shutil.which("ffmpeg") is None:
+    if not pesto_available():
         return {}
-    chosen = pitch_subset(len(originals), n_notes)
-    with tempfile.TemporaryDirectory() as tmp:
-        decoded = [opus_round_trip(originals[i], sr, kbps, Path(tmp))[0] for i in chosen]
-    return {"pitch_kept": pitch_accuracy(note_pitches(decoded, sr), [pitches[i] for i in chosen])}
+    chosen = pitch_subset(len(decoded), n_notes)
+    return {
+        "pitch_kept": pitch_accuracy(note_pitches([decoded[i] for i in chosen], sr), [pitches[i] for i in chosen])
+    }
 
 
 def baselines(
@@ -105,7 +103,7 @@ def baselines(
             "kbps": kbps,
             "file_kbps": round(float(np.mean(sizes)), 2),
             **score_pairs(originals, list(decoded), sr),
-            **(opus_pitch_kept(originals, pitches, sr, kbps) if pitches else {}),
+            **(pitch_kept(list(decoded), pitches, sr) if pitches else {}),
         }
     if not have_opus:
         out["opus"] = "not measured: no ffmpeg on this machine (apt-get install ffmpeg)"

@@ -239,10 +239,13 @@ class Codec(Task):
     def evaluate(self, model: nn.Module, split: Mapping[str, list[str]], run_dir: Path) -> EvalResult:
         codec = self.codec(model.cpu())
         sets, audio_examples = {}, []
+        test_keys, test_items = [], []  # read once, scored again for pitch and the bitrate ladder
         latents: dict[str, Any] | None = None
         started, seconds = time.perf_counter(), 0.0
         for name, keys in self.evaluation_sets(split).items():
             items = self.audio_items(keys)
+            if name == "test":
+                test_keys, test_items = keys, items
             scores = score_items(codec, items, keep=self.options.report_items)
             sets[name] = scores.metrics
             seconds += sum(len(x) for x in items) / self.sr
@@ -275,15 +278,12 @@ class Codec(Task):
                 "threads": torch.get_num_threads(),
             },
         }
-        if self.options.pitch_notes > 0 and "test" in sets:
+        if self.options.pitch_notes > 0 and test_items:
             from mir101.metrics.pitch import pesto_available
 
             if pesto_available():
-                keys = self.evaluation_sets(split)["test"]
-                pitches = [float(self.store.value(k, "pitch", default=np.nan)) for k in keys]
-                sets["test"].update(
-                    pitch_scores(codec, self.audio_items(keys), pitches, self.options.pitch_notes)
-                )
+                pitches = [float(self.store.value(k, "pitch", default=np.nan)) for k in test_keys]
+                sets["test"].update(pitch_scores(codec, test_items, pitches, self.options.pitch_notes))
                 log.info(
                     "test: pitch kept in %.2f of the notes (originals %.2f)",
                     sets["test"]["pitch_kept"],
@@ -291,10 +291,8 @@ class Codec(Task):
                 )
             else:
                 log.warning("PESTO is not installed (pip install --no-deps pesto-pitch): no pitch_kept score")
-        if isinstance(codec.bottleneck, ResidualVectorQuantizer) and "test" in sets:
-            extras["by_quantizers"] = self._ladder(
-                codec, self.audio_items(self.evaluation_sets(split)["test"])
-            )
+        if isinstance(codec.bottleneck, ResidualVectorQuantizer) and test_items:
+            extras["by_quantizers"] = self._ladder(codec, test_items)
         examples = {"audio": audio_examples, "latents": latents}
         return EvalResult(self.name, "mel_distance", sets, extras, higher_is_better=False, examples=examples)
 
