@@ -123,3 +123,14 @@ def test_deep_chroma_needs_a_multipitch_run(cover_run, trained_run, tmp_path, cl
     run, _ = cover_run
     cfg = cover.cover_config(tmp_path, store, input={"name": "deepchroma", "run": str(run)})
     assert "deep chroma needs a multipitch one" in cli_error(["train", cfg])
+
+
+def test_deep_melody_options_are_checked(cover_run, tmp_path, cli_error):
+    _, store = cover_run
+    for bad, match in [
+        ({"voice": "bass"}, "input.voice='bass' must be one of"),
+        ({"threshold": 1.5}, "input.threshold=1.5 must lie between 0 and 1"),
+        ({"octave": 2}, "input 'deepchroma' takes 'run'"),
+    ]:
+        cfg = cover.cover_config(tmp_path, store, input={"name": "deepchroma", "run": "pretrained", **bad})
+        assert match in cli_error(["train", cfg])

@@ -233,3 +233,54 @@ def test_deep_chroma_folds_a_multipitch_salience(tmp_path):
     out = chroma(audio)
     assert out.shape == (1, 1, 12, chroma.n_frames(SR)) and float(out.max()) <= 1.0 + 1e-6
     assert chroma.hop_length == 4 * 512 and chroma.get_config()["weights"]
+
+
+def test_top_voice_keeps_the_highest_sounding_pitch():
+    """The dominant-melody fold: per frame, the pitch class of the highest bin above the threshold."""
+    from mir101.tasks.cover.deepchroma import top_voice_pitch_classes
+
+    midi = np.arange(48, 84)  # C3 .. B5
+    sal = np.zeros((36, 4))
+    sal[[0, 7, 16], 0] = [0.9, 0.9, 0.6]  # C3, G3, E4: E on top
+    sal[[0, 30], 1] = [0.9, 0.4]  # F#5 under the threshold: C3 is the top voice
+    sal[:, 2] = 0.1  # nothing sounds
+    sal[35, 3] = 0.51  # B5, just above
+    out = top_voice_pitch_classes(sal, midi, 0.5)
+    assert out.sum(axis=0).tolist() == [1.0, 1.0, 0.0, 1.0]
+    assert [int(out[:, i].argmax()) for i in (0, 1, 3)] == [4, 0, 11]
+    assert top_voice_pitch_classes(np.zeros((36, 0)), midi, 0.5).shape == (12, 0)
+
+
+def test_deep_melody_from_the_shipped_transcriber_follows_the_upper_voice():
+    """`run: pretrained, voice: top`: over a held C3, the melody A4 -> E5 is what the input keeps,
+    while the full deep chroma also holds the C."""
+    from mir101.tasks.cover.deepchroma import DeepChroma
+
+    half = SR
+    low = _tone(48, 2 * half)
+    high = np.concatenate([_tone(69, half), _tone(76, half)])
+    audio = torch.from_numpy((low + high) / 2).float()[None]
+    melody = DeepChroma("pretrained", pool=4, voice="top")
+    assert melody.threshold == pytest.approx(0.5) and melody.get_config()["voice"] == "top"
+    m = melody(audio)[0, 0].numpy()
+    on = m.sum(axis=0) > 0
+    assert on.sum() >= 0.6 * m.shape[1]
+    top = m.argmax(axis=0)
+    first, second = top[: m.shape[1] // 2][on[: m.shape[1] // 2]], top[m.shape[1] // 2 :][on[m.shape[1] // 2 :]]
+    assert np.mean(first == 9) > 0.7 and np.mean(second == 4) > 0.7, (first, second)
+    assert m[0].sum() < 0.2 * on.sum()  # the held C under the melody is dropped
+    full = DeepChroma("pretrained", pool=4)(audio)[0, 0].numpy()
+    assert full[0].mean() > 0.3  # every voice: the C is there
+
+
+def test_a_deep_melody_input_scores_the_classic_alignment_on_it_too(tmp_path, cover_store):
+    """With a deep melody input (the shipped transcriber's top voice), the evaluation holds the
+    classic chroma baseline and the same alignment on the row's own input (``classic_input``)."""
+    melody = {"name": "deepchroma", "run": "pretrained", "pool": 2, "voice": "top"}
+    cfg = cover_config(tmp_path, cover_store, input=melody, trainer={"max_epochs": 1}, task={"batches_per_epoch": 2})
+    result = train(cfg).evaluation
+    base = result.extras["baselines"]
+    assert set(base) == {"classic", "classic_input"}
+    assert 0.0 < base["classic_input"]["test"]["MAP_ii"] <= 1.0
+    assert base["classic_input"]["test"]["MAP_ii"] != base["classic"]["test"]["MAP_ii"]
+    assert "classic on this input" in (Path(tmp_path / "run") / "report.md").read_text()

@@ -22,12 +22,16 @@ def cover_sections(task: Any, result: EvalResult, run_dir: Path) -> list[str]:
     from mir101.viz.cover import plot_distance_matrix, plot_embeddings
 
     out = []
-    base = (result.extras.get("baselines") or {}).get("classic") or {}
+    baselines = result.extras.get("baselines") or {}
+    base = baselines.get("classic") or {}
+    same = baselines.get("classic_input") or {}
     rows = []
     for name, scores in result.sets.items():
         rows.append([name, "model", *(_fmt(scores.get(m)) for m in COMPARED)])
         if name in base:
             rows.append([name, "classic (chroma + OTI + DTW)", *(_fmt(base[name].get(m)) for m in COMPARED)])
+        if name in same:
+            rows.append([name, "classic on this input (OTI + DTW)", *(_fmt(same[name].get(m)) for m in COMPARED)])
     out.append(
         "## Model vs classic baseline\n\n(i): every other version is relevant; (ii): only other "
         "chorales of the melody, the query chorale's own renditions removed.\n\n"

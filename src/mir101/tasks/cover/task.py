@@ -74,7 +74,9 @@ class CoverOptions:
         margin: the triplet margin (embeddings are L2-normalised: distances in [0, 2]).
         p, k: works per batch and versions (patches) per work (:class:`~mir101.data.samplers.PKSampler`).
         batches_per_epoch: training batches per epoch (``None``: every work once).
-        baseline: also score the classic baseline (chroma + OTI + DTW) on every set.
+        baseline: also score the classic baseline (chroma + OTI + DTW) on every set; when the
+            row's input is another 12-bin one (a deep chroma), the same alignment on that input
+            is scored beside it (``classic_input``): what the input gives without learning.
         baseline_block: frames of chroma averaged into one block of the baseline.
         ks: cut-offs of precision at k.
         top_k: works ``predict`` lists.
@@ -160,10 +162,11 @@ class Cover(Task):
             from mir101.tasks.cover.deepchroma import DeepChroma
 
             args = {k: v for k, v in node.items() if k != "name"}
-            unknown = sorted(set(args) - {"run", "pool"})
+            unknown = sorted(set(args) - {"run", "pool", "voice", "threshold"})
             if unknown or "run" not in args:
                 raise ConfigError(
-                    f"input 'deepchroma' takes 'run' (a multipitch run folder) and 'pool'; got {sorted(args)}"
+                    "input 'deepchroma' takes 'run' (a multipitch run folder, or 'pretrained'), 'pool', "
+                    f"'voice' and 'threshold'; got {sorted(args)}"
                 )
             return DeepChroma(**args)
         return super().input
@@ -302,6 +305,12 @@ class Cover(Task):
             cache = FeatureCache(store, chroma, dtype=self.cfg.data.feature_dtype, keys=keys, progress=False)
         return [np.asarray(cache(k), np.float32) for k in keys]
 
+    def _input_is_other_pitch_classes(self) -> bool:
+        """Whether the row's input is 12 pitch classes other than the classic chroma (a deep chroma)."""
+        from mir101.inputs.chroma import Chroma
+
+        return not isinstance(self.input, Chroma) and int(getattr(self.input, "n_bins", 0)) == 12
+
     def evaluate(self, model: nn.Module, split: dict[str, list[str]], run_dir: Path) -> EvalResult:
         """Rank the held-out items of every set by embedding distance, both protocols, beside the
         classic baseline of the same items."""
@@ -310,6 +319,9 @@ class Cover(Task):
         ks = tuple(int(k) for k in o.ks)
         sets: dict[str, dict[str, float]] = {}
         extras: dict[str, Any] = {"baselines": {"classic": {}}, "times": {}}
+        on_input = o.baseline and self._input_is_other_pitch_classes()
+        if on_input:
+            extras["baselines"]["classic_input"] = {}
         examples: dict[str, Any] = {}
         for name, (store, keys) in held_out_sets(self, split).items():
             if len(keys) < 2:
@@ -334,6 +346,13 @@ class Cover(Task):
                     **protocol_scores(base, works, versions, ks),
                     "items": float(len(keys)),
                 }
+            if on_input:
+                cache = self._cache(store, keys)
+                base = classic_distances([np.asarray(cache(k), np.float32) for k in keys], block=o.baseline_block)
+                extras["baselines"]["classic_input"][name] = {
+                    **protocol_scores(base, works, versions, ks),
+                    "items": float(len(keys)),
+                }
             examples.setdefault("sets", {})[name] = {"dist": dist, "emb": emb, "works": works, "keys": keys}
             log.info("%s: MAP (ii) %.3f, MAP (i) %.3f", name, scores["MAP_ii"], scores["MAP_i"])
         if not sets:
@@ -351,6 +370,9 @@ class Cover(Task):
             text = f"{name} {result.primary} {s[result.primary]:.3f} MAP_i {s.get('MAP_i', float('nan')):.3f}"
             if name in base:
                 text += f" (classic {base[name].get(result.primary, float('nan')):.3f})"
+            same = (result.extras.get("baselines") or {}).get("classic_input") or {}
+            if name in same:
+                text += f" (classic on this input {same[name].get(result.primary, float('nan')):.3f})"
             parts.append(text + f" ({int(s['items'])} items)")
         return " | ".join(parts) or "no evaluation set"
 
