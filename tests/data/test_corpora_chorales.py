@@ -299,3 +299,46 @@ def test_cli_builds_a_store_that_validates(tmp_path, capsys):
     meta = json.loads((tmp_path / "chorales.pyjama").read_text())["mir101"]
     assert meta["params"]["chorales"][:2] == ["bwv269", "bwv347"]  # Riemenschneider order
     assert len(meta["chord_test"]) == 8
+
+
+def _shipped_key_matches() -> bool:
+    import music21
+
+    from mir101.data.corpora import scores
+
+    return scores._shipped_rows(scores._catalogue_key(music21.__version__)) is not None
+
+
+def test_a_fresh_cache_reads_the_shipped_catalogue_without_parsing(tmp_path, monkeypatch):
+    """With the music21 version it was built with, a fresh machine reads the catalogue shipped in the
+    package (no chorale parsed, ~35 s saved) and caches it; another version builds its own."""
+    from mir101.data.corpora import scores
+
+    if not _shipped_key_matches():
+        pytest.skip("this music21 is not the one the shipped catalogue was built with (it builds its own)")
+    monkeypatch.setenv("MIR101_CACHE", str(tmp_path))
+
+    def no_parsing(job):
+        raise AssertionError(f"parsed {job[0]}: the shipped catalogue was not used")
+
+    monkeypatch.setattr(scores, "_read_chorale", no_parsing)
+    infos = chorale_catalogue(progress=False)
+    assert len(infos) > 340 and len(list((tmp_path / "corpora").glob("chorale-catalogue-*.json"))) == 1
+    by_id = {c.id: c for c in infos}
+    assert by_id["bwv244.54"].work_id == by_id["bwv270"].work_id
+    assert scores._shipped_rows("a-key-of-another-music21") is None
+
+
+def test_the_shipped_catalogue_matches_the_scores():
+    """A few shipped rows against the chorales parsed again (melody, expert chords)."""
+    from mir101.data.corpora import scores
+
+    if not _shipped_key_matches():
+        pytest.skip("this music21 is not the one the shipped catalogue was built with")
+    by_id = {c.id: c for c in chorale_catalogue(progress=False)}
+    for cid in ("bwv269", "bwv270", "bwv347"):
+        info = by_id[cid]
+        fresh = scores._read_chorale((info.path, tuple(info.riemenschneider)))
+        assert isinstance(fresh, dict)
+        assert tuple(fresh["melody"]) == info.melody
+        assert [list(s) for s in fresh["expert"]] == [list(s) for s in info.expert]

@@ -6,7 +6,10 @@ file whose soprano, alto, tenor and bass can be identified, in Riemenschneider o
 title and BWV number, its soprano melody, its *clique* (``work_id``: the chorales harmonising the
 same melody, found from the melodies themselves) and, for the 20 chorales with an expert
 Roman-numeral analysis, the aligned expert chords. Building it parses every chorale once
-(about 15 s on two cores); it is cached under ``cache_dir("corpora")``.
+(about 35 s on a fresh two-core machine); it is cached under ``cache_dir("corpora")``. The package
+ships the catalogue built with one music21 version (``chorale_catalogue.json.gz``, beside this
+module): a machine with that version reads it instead of parsing (another version builds its own).
+Rebuild the shipped file with ``python -m mir101.data.corpora.scores``.
 
 Cliques: Bach harmonised many hymn tunes several times, often under other texts ("O Haupt voll
 Blut und Wunden" and "Befiehl du deine Wege" share Hassler's tune) while some texts were sung
@@ -20,10 +23,12 @@ Book page: ``book/intro.md`` (the embedded corpora), ``book/cover.md`` (cliques)
 from __future__ import annotations
 
 import difflib
+import gzip
 import json
 import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from mir101.data.corpora.chords import (
@@ -51,6 +56,8 @@ log = logging.getLogger(__name__)
 #: least difflib ratio between two soprano interval sequences of one clique
 CLIQUE_RATIO = 0.7
 _CATALOGUE_VERSION = 2
+#: the catalogue shipped inside the package: ``{"key": ..., "music21": ..., "rows": [...]}``
+SHIPPED_CATALOGUE = Path(__file__).with_name("chorale_catalogue.json.gz")
 _VOICE_NAMES = ("soprano", "alto", "tenor", "bass")
 
 
@@ -252,7 +259,7 @@ def chorale_catalogue(workers: int = 2, progress: bool = True) -> list[ChoraleIn
         progress: show a progress bar while building.
     """
     m21 = _music21()
-    key = stable_hash({"music21": m21.__version__, "version": _CATALOGUE_VERSION, "ratio": CLIQUE_RATIO})
+    key = _catalogue_key(m21.__version__)
     path = cache_dir("corpora") / f"chorale-catalogue-{key}.json"
     if path.is_file():
         try:
@@ -260,6 +267,11 @@ def chorale_catalogue(workers: int = 2, progress: bool = True) -> list[ChoraleIn
             return [_info_from_json(r) for r in rows]
         except (json.JSONDecodeError, KeyError, TypeError):
             log.warning("chorale catalogue %s is unreadable; rebuilding it", path)
+    shipped = _shipped_rows(key)
+    if shipped is not None:
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(shipped), encoding="utf-8")
+        return [_info_from_json(r) for r in shipped]
     from mir101.data.corpora._build import map_ordered
 
     chorales = m21.corpus.chorales
@@ -299,6 +311,33 @@ def chorale_catalogue(workers: int = 2, progress: bool = True) -> list[ChoraleIn
     return infos
 
 
+def _catalogue_key(music21_version: str) -> str:
+    """What a catalogue depends on: music21's version (its corpus), this module's rules."""
+    return stable_hash({"music21": music21_version, "version": _CATALOGUE_VERSION, "ratio": CLIQUE_RATIO})
+
+
+def _shipped_rows(key: str) -> list[dict[str, Any]] | None:
+    """The shipped catalogue's rows when it was built under ``key``, else ``None``."""
+    try:
+        with gzip.open(SHIPPED_CATALOGUE, "rt", encoding="utf-8") as f:
+            shipped = json.load(f)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(shipped, dict) or shipped.get("key") != key:
+        return None
+    return shipped.get("rows")
+
+
+def write_shipped_catalogue(path: Path = SHIPPED_CATALOGUE, workers: int = 2) -> Path:
+    """Write this machine's catalogue (built if needed) as the package's shipped one."""
+    m21 = _music21()
+    rows = [asdict(i) for i in chorale_catalogue(workers=workers)]
+    payload = {"key": _catalogue_key(m21.__version__), "music21": m21.__version__, "rows": rows}
+    with gzip.GzipFile(path, "wb", mtime=0) as f:  # mtime 0: the same catalogue, the same bytes
+        f.write(json.dumps(payload, separators=(",", ":")).encode("utf-8"))
+    return path
+
+
 def _info_from_json(row: dict[str, Any]) -> ChoraleInfo:
     return ChoraleInfo(
         id=row["id"],
@@ -316,3 +355,7 @@ def _info_from_json(row: dict[str, Any]) -> ChoraleInfo:
 def expert_chords(info: ChoraleInfo) -> list[ChordSegment]:
     """The expert chord segments (quarter notes, score key) of a catalogue chorale, or ``[]``."""
     return [ChordSegment(a, b, c) for a, b, c in info.expert]
+
+
+if __name__ == "__main__":  # python -m mir101.data.corpora.scores: rebuild the shipped catalogue
+    print(write_shipped_catalogue())
