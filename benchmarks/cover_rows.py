@@ -167,10 +167,12 @@ def main() -> None:
         for set_name, scores in ev.sets.items():
             entry[set_name] = {k: round(float(scores[k]), 4) for k in KEEP if k in scores}
             entry[set_name].update(items=int(scores["items"]), cliques=int(scores["cliques"]))
-        classic = (ev.extras.get("baselines") or {}).get("classic") or {}
-        entry["baseline_classic"] = {
-            s: {k: round(float(v[k]), 4) for k in KEEP if k in v} for s, v in classic.items()
-        }
+        for name in ("classic", "classic_input"):  # classic_input: a deep-chroma row's own input, aligned
+            scored = (ev.extras.get("baselines") or {}).get(name) or {}
+            if scored or name == "classic":
+                entry[f"baseline_{name}"] = {
+                    s: {k: round(float(v[k]), 4) for k in KEEP if k in v} for s, v in scored.items()
+                }
         table["rows"][row] = entry
         table.update(machine=machine, budget_minutes=args.minutes)
         out_path.parent.mkdir(parents=True, exist_ok=True)
