@@ -134,6 +134,40 @@ def test_stem_index_and_remixed_patches_add_up(voice_store):
         stem_index(store, mixes, ["soprano", "violin"])
 
 
+def test_more_training_stores_join_without_the_held_out_works(tmp_path, request):
+    """``task.train_stores``: another store's mixtures join training (new works too), never those of
+    the split's validation and test works; each store draws patches in proportion to its mixtures."""
+    extra = make_voice_store(tmp_path / "extra", n_items=16, seed=1)  # works w0..w15: w12..w15 are new
+    cfg = load_config(
+        separation_config(tmp_path, request, train_stores={"more": {"store": str(extra)}, "off": None})
+    )
+    task = make_task(cfg)
+    split = task.make_split()
+    held = {str(task.store.value(k, "work_id")) for k in split["valid"] + split["test"]}
+    base, more = task.datamodule(split).train.datasets
+    joined = {str(more.store.value(m, "work_id")) for m in more.mixes}
+    assert held and not joined & held
+    assert {"w12", "w13", "w14", "w15"} <= joined and len(joined) == 16 - len(held)
+    assert len(base) + len(more) == 64 and len(more) > len(base)
+    item = more[3]
+    assert torch.allclose(item["stems"].sum(0), item["mix"], atol=1e-6)
+    # the multipitch task's reading (new_works=False): the training works rendered again, nothing new
+    train_works = {str(task.store.value(k, "work_id")) for k in split["train"]}
+    [(_, _, same)] = task.training_stores({"more": {"store": str(extra)}}, split, new_works=False)
+    assert {str(more.store.value(k, "work_id")) for k in same} == train_works
+    only_held = make_voice_store(tmp_path / "held", n_items=12, seed=2)
+    keep = sorted(held)
+    cfg = load_config(
+        separation_config(
+            tmp_path,
+            request,
+            train_stores={"x": {"store": str(only_held), "where": {"role": "mix", "work_id": keep[0]}}},
+        )
+    )
+    with pytest.raises(ConfigError, match="task.train_stores.x: none of its items belongs to a work outside"):
+        make_task(cfg).datamodule(split)
+
+
 def test_oracle_masks_reconstruct_the_sources_far_better_than_the_mixture(voice_store):
     store = Store(voice_store)
     refs = np.stack([store.audio(f"item0-{v}")[0] for v in VOICES])[:, : int(1.5 * SR)]

@@ -130,6 +130,43 @@ class Task(ABC):
         s = self.cfg.data.split
         return split_groups(self.groups(self.store, self.keys), valid=s.valid, test=s.test, seed=s.seed)
 
+    def training_stores(
+        self,
+        stores: Mapping[str, Any] | None,
+        split: Mapping[str, list[str]],
+        new_works: bool = False,
+        option: str = "task.train_stores",
+    ) -> list[tuple[str, Store, list[str]]]:
+        """More training material: ``(name, store, keys)`` of each ``{name: {corpus | store, where}}``.
+
+        An item joins training only when its split group (``data.split.by``, the work) is not one
+        of the split's validation or test groups, so held-out works stay held out whatever store
+        they come from. ``new_works=False`` also requires the group to be one of the training
+        split's (the same works rendered again); ``True`` lets works the split never saw join (more
+        music). ``where`` defaults to ``data.where``; a ``null`` entry is switched off.
+        """
+        train_groups = set(self.groups(self.store, list(split["train"])).values())
+        held = set(self.groups(self.store, list(split["valid"]) + list(split["test"])).values())
+        out = []
+        for name, node in (to_container(stores) or {}).items():
+            where = f"{option}.{name}"
+            if node is None:  # option.NAME=null: switched off from the command line
+                continue
+            if not isinstance(node, dict):
+                raise ConfigError(f"{where} must be a mapping with 'store' or 'corpus'")
+            store = open_store(node, where=where)
+            keys = select_keys(store, node.get("where", to_container(self.cfg.data.where)))
+            groups = self.groups(store, keys)
+            keys = [k for k in keys if groups[k] not in held and (new_works or groups[k] in train_groups)]
+            if not keys:
+                raise ConfigError(
+                    f"{where}: none of its items belongs to a "
+                    + ("work outside the held-out splits" if new_works else "training work of the split")
+                )
+            log.info("%s: %d training items", where, len(keys))
+            out.append((name, store, keys))
+        return out
+
     @cached_property
     def input(self) -> nn.Module:
         from mir101.inputs import build_input

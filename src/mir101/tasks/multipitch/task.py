@@ -155,24 +155,8 @@ class MultiPitch(Task):
 
     def _extra_training(self, split: dict[str, list[str]], dataset: Any) -> list[Dataset]:
         """Patch datasets of ``task.train_stores``: their items of the training split's groups."""
-        from mir101.config import to_container
-        from mir101.tasks.base import open_store, select_keys
-
-        train_groups = set(self.groups(self.store, split["train"]).values())
-        held = set(self.groups(self.store, split["valid"] + split["test"]).values())
         out: list[Dataset] = []
-        for name, node in (to_container(self.options.train_stores) or {}).items():
-            where = f"task.train_stores.{name}"
-            if node is None:  # task.train_stores.NAME=null: switched off from the command line
-                continue
-            if not isinstance(node, dict):
-                raise ConfigError(f"{where} must be a mapping with 'store' or 'corpus'")
-            store = open_store(node, where=where)
-            keys = select_keys(store, node.get("where", to_container(self.cfg.data.where)))
-            groups = self.groups(store, keys)
-            keys = [k for k in keys if groups[k] in train_groups and groups[k] not in held]
-            if not keys:
-                raise ConfigError(f"{where}: none of its items belongs to a training work of the split")
+        for _, store, keys in self.training_stores(self.options.train_stores, split):
             cache = self.features(store, keys)
             out.append(
                 PatchDataset(
@@ -185,7 +169,6 @@ class MultiPitch(Task):
                     transform=FeatureAugment(**self.options.augment) if self.options.augment else None,
                 )
             )
-            log.info("%s: %d training items", where, len(keys))
         return out
 
     def system(self, model: nn.Module) -> Supervised:

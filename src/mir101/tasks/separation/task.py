@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.utils.data import ConcatDataset
 
 from mir101.config import to_container
 from mir101.data.audio import load_audio
@@ -78,6 +79,12 @@ class SeparationOptions:
         baselines: the reference methods scored beside the model (see :data:`BASELINES`).
         nmf_components: NMF templates per source; nmf_items: training mixtures they are learned on.
         report_items: held-out mixtures whose excerpts the report plays and draws.
+        train_stores: more training mixtures, ``{name: {corpus: chorales, corpus_args: {...}}}``
+            or ``{name: {store: PATH}}``: other works and renditions (other SoundFonts, ensembles,
+            keys). Their items of the split's validation and test works never join training
+            (:meth:`~mir101.tasks.base.Task.training_stores`); ``null`` switches one off. Each
+            store draws a share of ``patches_per_epoch`` proportional to its mixtures, and
+            remixes within itself.
     """
 
     sources: list[str] = field(default_factory=lambda: ["soprano", "alto", "tenor", "bass"])
@@ -102,6 +109,7 @@ class SeparationOptions:
     nmf_components: int = 16
     nmf_items: int = 12
     report_items: int = 1
+    train_stores: dict[str, Any] = field(default_factory=dict)
 
 
 @TASKS.register("separation")
@@ -174,10 +182,23 @@ class Separation(Task):
 
     def datamodule(self, split: Mapping[str, list[str]]) -> SupervisedDataModule:
         o, d = self.options, self.cfg.data
-        train = self.index(self.store, split["train"])
-        groups = {k: str(self.store.value(k, o.remix_by, default="")) for k in train}
-        train_ds = SeparationPatches(self.store, train, self.patch, o.patches_per_epoch, o.remix, o.gain, groups,
-                                     seed=int(self.cfg.train.seed or 0))  # fmt: skip
+        seed = int(self.cfg.train.seed or 0)
+        stores = [(self.store, self.index(self.store, split["train"]))]
+        stores += [
+            (st, self.index(st, keys))
+            for _, st, keys in self.training_stores(o.train_stores, split, new_works=True)
+        ]
+        total = sum(len(index) for _, index in stores)
+        parts = []
+        for i, (store, index) in enumerate(stores):
+            groups = {k: str(store.value(k, o.remix_by, default="")) for k in index}
+            length = max(1, round(o.patches_per_epoch * len(index) / total))
+            parts.append(
+                SeparationPatches(
+                    store, index, self.patch, length, o.remix, o.gain, groups, seed=seed + 1000 * i
+                )
+            )
+        train_ds = parts[0] if len(parts) == 1 else ConcatDataset(parts)
         valid = (
             FixedPatches(self.store, self.index(self.store, split["valid"]), self.patch, o.valid_patches)
             if split["valid"]
