@@ -5,14 +5,18 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
+# Two stamps: what `make demo` needs (the package and its runtime dependencies), then what the
+# tests, the linter and the book add (the dev and book extras: about half of the install time on
+# a fresh machine, which `make demo` does not spend).
 STAMP := $(VENV)/.mir101-installed
+DEV_STAMP := $(VENV)/.mir101-dev
 # The CPU build of torch that lies on this machine's disk; elsewhere pip falls back to the
 # PyTorch CPU index so that a fresh laptop does not pull a multi-GB CUDA build.
 TORCH_PIN ?= torch==2.13.0
 
 .PHONY: venv demo soundfonts soundfonts-train test lint book bench clean-venv
 
-venv: $(STAMP)
+venv: $(DEV_STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,8 +28,12 @@ $(STAMP): pyproject.toml
 	@# PESTO (the pitch tracker that judges generated notes) declares torchaudio, which it needs only
 	@# to read files (mir101 hands it tensors): install it without its dependencies.
 	@$(PIP) install -q --no-deps "pesto-pitch>=1.0" || echo "PESTO not installed: generation scores no pitch accuracy"
-	@$(PIP) install -q -e '.[dev,book]'
+	@$(PIP) install -q -e .
 	@touch $(STAMP)
+
+$(DEV_STAMP): $(STAMP) pyproject.toml
+	@$(PIP) install -q -e '.[dev,book]'
+	@touch $(DEV_STAMP)
 
 # A second General-MIDI SoundFont (Debian's FluidR3) lets the demo also score the held-out works
 # rendered with timbres never heard in training. Fetched without root through `apt-get download`
@@ -55,7 +63,7 @@ soundfonts-train:
 demo: $(STAMP) soundfonts
 	$(VENV)/bin/mir101 quickstart
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 
 # The tests, then the book in fast mode: a page that no longer runs fails `make test` (and CI).
@@ -64,7 +72,7 @@ lint: $(STAMP)
 # against 6.6 with a file per worker, 8.3 in one process); TEST_WORKERS=0 runs them in this
 # process, one after the other.
 TEST_WORKERS ?= auto
-test: $(STAMP) lint
+test: $(DEV_STAMP) lint
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal
 	$(MAKE) --no-print-directory book
 
@@ -73,13 +81,13 @@ test: $(STAMP) lint
 # cross-reference or a failing cell fails the build. -E: no stale pages from an earlier build.
 # -j auto: pages are read, so executed, in parallel (one process per core; each page has its own run
 # folders under book/_build/runs, and corpora are built with atomic writes).
-book: $(STAMP)
+book: $(DEV_STAMP)
 	MIR101_BOOK_FAST=1 $(VENV)/bin/sphinx-build -j auto -W --keep-going -E -b html book book/_build/html
 
-book-full: $(STAMP)
+book-full: $(DEV_STAMP)
 	MIR101_BOOK_FAST=0 $(VENV)/bin/sphinx-build -j auto -W --keep-going -E -b html book book/_build/html
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(PY) benchmarks/inputs.py
 
 clean-venv:
