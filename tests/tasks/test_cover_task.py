@@ -266,7 +266,10 @@ def test_deep_melody_from_the_shipped_transcriber_follows_the_upper_voice():
     on = m.sum(axis=0) > 0
     assert on.sum() >= 0.6 * m.shape[1]
     top = m.argmax(axis=0)
-    first, second = top[: m.shape[1] // 2][on[: m.shape[1] // 2]], top[m.shape[1] // 2 :][on[m.shape[1] // 2 :]]
+    first, second = (
+        top[: m.shape[1] // 2][on[: m.shape[1] // 2]],
+        top[m.shape[1] // 2 :][on[m.shape[1] // 2 :]],
+    )
     assert np.mean(first == 9) > 0.7 and np.mean(second == 4) > 0.7, (first, second)
     assert m[0].sum() < 0.2 * on.sum()  # the held C under the melody is dropped
     full = DeepChroma("pretrained", pool=4)(audio)[0, 0].numpy()
@@ -277,10 +280,52 @@ def test_a_deep_melody_input_scores_the_classic_alignment_on_it_too(tmp_path, co
     """With a deep melody input (the shipped transcriber's top voice), the evaluation holds the
     classic chroma baseline and the same alignment on the row's own input (``classic_input``)."""
     melody = {"name": "deepchroma", "run": "pretrained", "pool": 2, "voice": "top"}
-    cfg = cover_config(tmp_path, cover_store, input=melody, trainer={"max_epochs": 1}, task={"batches_per_epoch": 2})
+    cfg = cover_config(
+        tmp_path, cover_store, input=melody, trainer={"max_epochs": 1}, task={"batches_per_epoch": 2}
+    )
     result = train(cfg).evaluation
     base = result.extras["baselines"]
     assert set(base) == {"classic", "classic_input"}
     assert 0.0 < base["classic_input"]["test"]["MAP_ii"] <= 1.0
     assert base["classic_input"]["test"]["MAP_ii"] != base["classic"]["test"]["MAP_ii"]
     assert "classic on this input" in (Path(tmp_path / "run") / "report.md").read_text()
+
+
+def test_the_validation_ranking_is_logged_and_chooses_the_best_checkpoint(tmp_path, cover_store):
+    """``val/MAP_ii`` (whole validation items ranked, protocol ii) is logged after every validation
+    and is what the best checkpoint follows."""
+    import csv
+
+    cfg = cover_config(
+        tmp_path, cover_store, trainer={"max_epochs": 3}, task={"batches_per_epoch": 2, "baseline": False}
+    )
+    assert TASKS.get("cover")(load_config(cfg)).monitor == ("val/MAP_ii", "max")
+    run = train(cfg).run_dir
+    with open(run / "logs" / "metrics.csv") as f:
+        maps = [float(r["val/MAP_ii"]) for r in csv.DictReader(f) if r.get("val/MAP_ii")]
+    assert len(maps) == 3 and all(0.0 < m <= 1.0 for m in maps)
+    state = torch.load(run / "checkpoints" / "best.ckpt", weights_only=False, map_location="cpu")["callbacks"]
+    [best] = [v for k, v in state.items() if k.startswith("ModelCheckpoint")]
+    assert best["monitor"] == "val/MAP_ii" and float(best["best_model_score"]) == pytest.approx(max(maps))
+    one_work = cover_config(
+        tmp_path, cover_store, data={"split": {"by": "work_id", "valid": 0.0, "test": 0.34, "seed": 0}}
+    )
+    assert TASKS.get("cover")(load_config(one_work)).monitor == ("val/loss", "min")
+
+
+def test_more_training_stores_add_works_but_never_held_out_ones(tmp_path, cover_store):
+    """``task.train_stores``: another store's works join the P x K batches, except the split's
+    validation and test works; the batches' groups are the works of both stores."""
+    extra = make_cover_store(tmp_path / "extra", n_works=30, seed=1)  # W0..W29: W24..W29 are new
+    cfg = cover_config(tmp_path, cover_store, task={"train_stores": {"more": {"store": str(extra)}}})
+    task = TASKS.get("cover")(load_config(cfg))
+    split = task.make_split()
+    held = set(task.works(task.store, split["valid"] + split["test"]))
+    [(_, store, keys)] = task.training_stores(task.options.train_stores, split, new_works=True)
+    joined = set(task.works(store, keys))
+    assert held and joined == {f"W{i}" for i in range(30)} - held
+    dm = task.datamodule(split)
+    base, more = dm.train.datasets
+    assert sorted(more.keys) == sorted(keys)
+    own = set(task.works(task.store, split["train"]))
+    assert len(dm.train_batch_sampler.groups) == len(own | joined) > len(own)

@@ -227,6 +227,11 @@ class Task(ABC):
         ``{"n_classes": 8}`` for ``linear: {out_features: $n_classes}``). Default: none."""
         return {}
 
+    def callbacks(self, split: Mapping[str, list[str]]) -> list[Any]:
+        """Lightning callbacks of this task's training (e.g. a validation metric the paradigm does
+        not compute); none by default."""
+        return []
+
     # ------------------------------------------------------------------ the contract
     @abstractmethod
     def datamodule(self, split: Mapping[str, list[str]]) -> Any:

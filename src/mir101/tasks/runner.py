@@ -132,11 +132,17 @@ class EpochSeed(L.Callback):
 
 
 def build_trainer(
-    cfg: DictConfig, run_dir: Path, monitor: str, mode: str, keep_epoch: int | None = None
+    cfg: DictConfig,
+    run_dir: Path,
+    monitor: str,
+    mode: str,
+    keep_epoch: int | None = None,
+    task_callbacks: Sequence[L.Callback] = (),
 ) -> L.Trainer:
     """A Lightning Trainer from the ``trainer`` section, with mir101's callbacks and loggers (the
     ``train`` section): the best checkpoint, the last one every epoch, per-epoch seeding, early
-    stopping, the CSV log (resuming after epoch ``keep_epoch``, its rows up to it are kept)."""
+    stopping, the CSV log (resuming after epoch ``keep_epoch``, its rows up to it are kept).
+    ``task_callbacks`` (a task's own, e.g. a validation metric it logs) run before them."""
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
     own = cfg.train
@@ -148,7 +154,12 @@ def build_trainer(
         save_top_k=1,
         enable_version_counter=False,  # a resumed run overwrites best.ckpt, not best-v1.ckpt
     )
-    callbacks: list[L.Callback] = [best, LastCheckpoint(run_dir / "checkpoints"), EpochSeed(own.seed)]
+    callbacks: list[L.Callback] = [
+        *task_callbacks,
+        best,
+        LastCheckpoint(run_dir / "checkpoints"),
+        EpochSeed(own.seed),
+    ]
     if own.patience and own.patience > 0:
         callbacks.append(EarlyStopping(monitor=monitor, mode=mode, patience=own.patience))
     loggers: list[Any] = [ResumableCSVLogger(run_dir, keep_epoch)]
@@ -239,7 +250,14 @@ def fit(task: Task, plan: RunPlan, split: dict[str, list[str]]) -> tuple[L.Train
     if plan.ckpt_shapes is not None:
         check_weights_fit(plan.ckpt_shapes, system, Path(str(plan.ckpt_path)), plan.run_dir)
     monitor, mode = _monitor(plan.cfg, task, split)
-    trainer = build_trainer(plan.cfg, plan.run_dir, monitor, mode, keep_epoch=plan.resumed_epoch)
+    trainer = build_trainer(
+        plan.cfg,
+        plan.run_dir,
+        monitor,
+        mode,
+        keep_epoch=plan.resumed_epoch,
+        task_callbacks=task.callbacks(split),
+    )
     if trainer.is_global_zero and plan.ckpt_path is None:
         _write_run_files(plan, split)  # a resumed run rewrites its config only once it trained
     log.info("run folder: %s", plan.run_dir)
