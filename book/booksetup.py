@@ -103,7 +103,7 @@ FULL_SIZES = Sizes(
     },
     # a demonstration of the run folder: 60 steps (the real training is the multi-pitch page's)
     intro_train=["trainer.max_epochs=2", "trainer.limit_train_batches=30"],
-    multipitch_train=[],  # configs/multipitch/quickstart.yaml as it is (850 steps, about 7 minutes)
+    multipitch_train=[],  # configs/multipitch/quickstart.yaml as it is (650 steps, about 6 minutes)
     sinc_steps=120,
     excerpt_seconds=12.0,
 )
