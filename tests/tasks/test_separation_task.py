@@ -129,7 +129,16 @@ def test_stem_index_and_remixed_patches_add_up(voice_store):
     again = SeparationPatches(store, index, patch=SR, length=20, remix=1.0, gain=0.2, groups=groups, seed=3)[
         5
     ]
-    assert torch.equal(again["mix"], item["mix"])  # a draw depends on (seed, index) only
+    assert torch.equal(again["mix"], item["mix"])  # a draw depends on (seed, epoch seed, index) only
+    state = torch.initial_seed()
+    try:  # another epoch (the runner reseeds torch at each epoch): other patches
+        torch.manual_seed(state + 7919)
+        other = SeparationPatches(store, index, patch=SR, length=20, remix=1.0, gain=0.2, groups=groups, seed=3)
+        assert not torch.equal(other[5]["mix"], item["mix"])
+        torch.manual_seed(state)  # the same epoch again (a resumed run): the same patches
+        assert torch.equal(other[5]["mix"], item["mix"])
+    finally:
+        torch.manual_seed(state)
     with pytest.raises(AnnotationError, match="no stem for source"):
         stem_index(store, mixes, ["soprano", "violin"])
 

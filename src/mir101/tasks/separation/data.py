@@ -9,8 +9,12 @@ Training patches are drawn at random offsets; with probability ``remix`` each so
 comes from another item of the same musical key (the ``key`` annotation; a store without one
 remixes across all items), at its own offset, with its own gain: new mixtures the training set
 never held, with exact targets (Uhlich et al., "Improving music source separation based on deep
-neural networks through data augmentation and network blending", ICASSP 2017). Every draw
-depends only on the seed and the item index, so a resumed run sees the same patches.
+neural networks through data augmentation and network blending", ICASSP 2017). Every epoch
+draws new patches: a draw depends on the seed, the item index and the epoch's torch seed
+(``torch.initial_seed()``, which the runner resets at each epoch from the run's seed and the epoch
+number, :class:`~mir101.tasks.runner.EpochSeed`), so a resumed run sees the same patches as an
+uninterrupted one. (Until 2026-12-03 the draw ignored the epoch: every epoch replayed the same
+``length`` patches, 512 seconds of audio for the chorale rows, which the networks learnt by heart.)
 
 Book page: ``book/separation.md``.
 """
@@ -80,7 +84,7 @@ class SeparationPatches(Dataset):
         remix: probability that a patch's sources come from different items of the same key.
         gain: each source is scaled by a factor drawn uniformly in ``[1 - gain, 1 + gain]``.
         groups: mixture key -> remixing group (the musical key); ``None``: one group.
-        seed: the seed of every draw.
+        seed: the seed of every draw (with the epoch's torch seed and the index).
     """
 
     def __init__(
@@ -110,7 +114,7 @@ class SeparationPatches(Dataset):
         return int(rng.integers(0, max(1, self.samples[mix] - self.patch)))
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        rng = np.random.default_rng((self.seed, int(i)))
+        rng = np.random.default_rng((self.seed, torch.initial_seed() % 2**32, int(i)))
         mix = self.mixes[int(rng.integers(len(self.mixes)))]
         n_src = len(self.index[mix])
         if rng.random() < self.remix:
