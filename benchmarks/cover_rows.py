@@ -26,7 +26,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-ROWS = ("chroma_random", "chroma_semihard", "chroma_hard", "cqt_hard", "deepchroma_hard", "deepmelody_semihard")
+ROWS = ("chroma_random", "chroma_semihard", "chroma_hard", "cqt_hard", "deepchroma_hard", "deepmelody_semihard", "deepmelody_more", "deepmelody_more_wide")
 KEEP = ("MAP_ii", "MRR_ii", "MR1_ii", "P@1_ii", "P@10_ii", "MAP_i", "MRR_i", "MR1_i", "P@1_i", "P@10_i")
 DEFAULT_OVERRIDES = ("trainer.max_epochs=1000", "trainer.enable_progress_bar=false")
 

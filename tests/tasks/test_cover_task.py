@@ -329,3 +329,19 @@ def test_more_training_stores_add_works_but_never_held_out_ones(tmp_path, cover_
     assert sorted(more.keys) == sorted(keys)
     own = set(task.works(task.store, split["train"]))
     assert len(dm.train_batch_sampler.groups) == len(own | joined) > len(own)
+
+
+ROWS = sorted(p.stem for p in (Path(__file__).resolve().parents[2] / "configs" / "cover").glob("*.yaml") if p.stem != "base")
+
+
+@pytest.mark.parametrize("row", ROWS)
+def test_every_row_builds(row):
+    """Every config of configs/cover builds its task and embedding network (deep-chroma rows from
+    the shipped transcriber instead of a multipitch run folder)."""
+    path = Path(__file__).resolve().parents[2] / "configs" / "cover" / f"{row}.yaml"
+    overrides = ["input.run=pretrained"] if "deepchroma" in row else []
+    task = TASKS.get("cover")(load_config(path, overrides))
+    model = task.build_model().eval()
+    with torch.no_grad():
+        out = model(torch.rand(2, 1, task.input.n_bins, int(task.cfg.data.patch_frames)))
+    assert out.shape[0] == 2 and out.ndim == 2
