@@ -111,6 +111,10 @@ def test_an_installed_wheel_transcribes_offline(tmp_path):
         [*pip, "wheel", "--no-deps", "--no-build-isolation", str(root), "-w", str(tmp_path / "w")], check=True
     )
     wheel = next((tmp_path / "w").glob("mir101-*.whl"))
+    import zipfile
+
+    shipped = zipfile.ZipFile(wheel).namelist()  # the chorale catalogue ships too (a fresh machine skips indexing)
+    assert "mir101/data/corpora/chorale_catalogue.json.gz" in shipped
     subprocess.run(
         [*pip, "install", "--no-deps", "--no-index", "--target", str(tmp_path / "site"), str(wheel)],
         check=True,
