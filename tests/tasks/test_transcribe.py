@@ -113,7 +113,8 @@ def test_an_installed_wheel_transcribes_offline(tmp_path):
     wheel = next((tmp_path / "w").glob("mir101-*.whl"))
     import zipfile
 
-    shipped = zipfile.ZipFile(wheel).namelist()  # the chorale catalogue ships too (a fresh machine skips indexing)
+    # the chorale catalogue ships too (a fresh machine skips indexing the chorales)
+    shipped = zipfile.ZipFile(wheel).namelist()
     assert "mir101/data/corpora/chorale_catalogue.json.gz" in shipped
     subprocess.run(
         [*pip, "install", "--no-deps", "--no-index", "--target", str(tmp_path / "site"), str(wheel)],
