@@ -181,3 +181,28 @@ def test_bad_runs_and_models(chord_store, tmp_path, write_config):
     with pytest.raises(CheckpointError, match="cannot load"):
         load_run(run)
     assert EvalResult.load(run / "metrics.json").sets["test"]["items"] >= 1
+
+
+def test_train_stores_join_the_training_works_or_new_ones_never_held_out(tmp_path):
+    """``task.train_stores``: another store's items of the training works join training; with
+    ``task.train_new_works`` the works the split never saw join too; held-out works never do."""
+    from mir101.config import load_config
+    from mir101.tasks.runner import make_task
+    from tinyrun import make_store, write_config
+
+    base = make_store(tmp_path / "base", n_items=10)
+    extra = make_store(tmp_path / "extra", n_items=14, seed=1)  # works w0..w13: w10..w13 are new
+    stores = {"more": {"store": str(extra)}}
+    for new_works in (False, True):
+        cfg = write_config(tmp_path / f"e{new_works}.yaml", base, tmp_path / "run",
+                           task={"train_stores": stores, "train_new_works": new_works})  # fmt: skip
+        task = make_task(load_config(cfg))
+        split = task.make_split()
+        own = set(task.groups(task.store, split["train"]).values())
+        held = set(task.groups(task.store, split["valid"] + split["test"]).values())
+        [(_, store, keys)] = task.training_stores(stores, split, new_works=task.options.train_new_works)
+        works = set(task.groups(store, keys).values())
+        assert held and not works & held
+        assert works == (own | {"w10", "w11", "w12", "w13"} if new_works else own)
+        _, more = task.datamodule(split).train.datasets
+        assert sorted(more.keys) == sorted(keys)

@@ -72,6 +72,9 @@ class MultiPitchOptions:
             only their items whose split group (``data.split.by``) is in the training split join
             training, so held-out works stay held out; ``where`` defaults to ``data.where``;
             ``null`` switches one off.
+        train_new_works: also let the works of ``train_stores`` that the split never saw join
+            training (more music, e.g. more chorales); the split's validation and test works
+            never join.
         init_weights: a ``model.pt`` (or a run folder holding one) whose weights start training
             (training longer from a trained model, e.g. with a new schedule); ``None``: random.
     """
@@ -84,6 +87,7 @@ class MultiPitchOptions:
     min_note_frames: int = 3
     excerpt_seconds: float = 12.0
     train_stores: dict[str, Any] = field(default_factory=dict)
+    train_new_works: bool = False
     init_weights: str | None = None
 
 
@@ -156,7 +160,8 @@ class MultiPitch(Task):
     def _extra_training(self, split: dict[str, list[str]], dataset: Any) -> list[Dataset]:
         """Patch datasets of ``task.train_stores``: their items of the training split's groups."""
         out: list[Dataset] = []
-        for _, store, keys in self.training_stores(self.options.train_stores, split):
+        o = self.options
+        for _, store, keys in self.training_stores(o.train_stores, split, new_works=o.train_new_works):
             cache = self.features(store, keys)
             out.append(
                 PatchDataset(
