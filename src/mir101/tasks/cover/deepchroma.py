@@ -164,10 +164,10 @@ class DeepChroma(InputModule):
 
 def _run_threshold(path: Path) -> float:
     """The peak-picking threshold a multipitch run chose on its validation works (0.5 without one)."""
-    import json
+    from mir101.errors import Mir101Error
+    from mir101.tasks.result import EvalResult
 
     try:
-        extras = json.loads((path / "metrics.json").read_text()).get("extras", {})
-        return float(extras.get("threshold", 0.5))
-    except (OSError, ValueError, AttributeError):
+        return float(EvalResult.load(path / "metrics.json").extras.get("threshold", 0.5))
+    except Mir101Error:  # not evaluated yet, or an unreadable file: the usual threshold
         return 0.5

@@ -36,6 +36,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import lightning as L
 import numpy as np
 import torch
 from torch import nn
@@ -101,6 +102,13 @@ class CoverOptions:
     train_stores: dict[str, Any] = field(default_factory=dict)
 
 
+def embedding_distances(emb: np.ndarray) -> np.ndarray:
+    """``(n, n)`` Euclidean distances between L2-normalised embeddings ``(n, dim)`` (diagonal 0)."""
+    dist = np.sqrt(np.maximum(2.0 - 2.0 * emb @ emb.T, 0.0))  # unit vectors: |a - b|
+    np.fill_diagonal(dist, 0.0)
+    return dist
+
+
 def protocol_scores(
     dist: np.ndarray, works: list[str], versions: list[str] | None, ks: tuple[int, ...] = (1, 10)
 ) -> dict[str, float]:
@@ -136,7 +144,7 @@ class _CoverDataModule(SupervisedDataModule):
         return DataLoader(self.valid, batch_sampler=self.valid_batches, num_workers=self.num_workers)
 
 
-class ValidationRanking:
+class ValidationRanking(L.Callback):
     """A Lightning callback: after each validation, embed the whole validation items and log their
     ranking scores (``val/MAP_ii``, ``val/MAP_i``), the metric the task is judged on, so that the
     best checkpoint and early stopping follow it rather than the noisy triplet loss of a few P x K
@@ -152,9 +160,7 @@ class ValidationRanking:
         was_training = model.training
         emb = self.task.embed_items(model.eval(), self.task.store, self.keys)
         model.train(was_training)
-        dist = np.sqrt(np.maximum(2.0 - 2.0 * emb @ emb.T, 0.0))
-        np.fill_diagonal(dist, 0.0)
-        return protocol_scores(dist, self.works, self.versions, ks=(1,))
+        return protocol_scores(embedding_distances(emb), self.works, self.versions, ks=(1,))
 
     def on_validation_epoch_end(self, trainer: Any, system: Any) -> None:
         if trainer.sanity_checking:
@@ -178,10 +184,13 @@ class Cover(Task):
         """The best checkpoint and early stopping follow the validation ranking
         (:class:`ValidationRanking`), or the validation triplet loss when the validation items
         hold fewer than two works."""
-        valid = self.make_split()["valid"]
-        if len(set(self.works(self.store, valid))) >= 2:
+        if self._ranks_validation(self.make_split()["valid"]):
             return ("val/MAP_ii", "max")
         return ("val/loss", "min")
+
+    def _ranks_validation(self, keys: list[str]) -> bool:
+        """Whether the validation items can be ranked: they hold two works or more."""
+        return len(set(self.works(self.store, list(keys)))) >= 2
 
     def __init__(self, cfg: Any):
         super().__init__(cfg)
@@ -296,12 +305,8 @@ class Cover(Task):
 
     def callbacks(self, split: dict[str, list[str]]) -> list[Any]:
         """:class:`ValidationRanking` on the validation items (none when they hold fewer than 2 works)."""
-        import lightning as L
-
         keys = list(split.get("valid") or [])
-        if len(set(self.works(self.store, keys))) < 2:
-            return []
-        return [type("ValidationRankingCallback", (ValidationRanking, L.Callback), {})(self, keys)]
+        return [ValidationRanking(self, keys)] if self._ranks_validation(keys) else []
 
     def system(self, model: nn.Module) -> MetricLearning:
         o = self.options
@@ -399,8 +404,7 @@ class Cover(Task):
             t0 = time.perf_counter()
             emb = self.embed_items(model, store, keys)
             t_embed = time.perf_counter() - t0
-            dist = np.sqrt(np.maximum(2.0 - 2.0 * emb @ emb.T, 0.0))  # unit vectors: |a - b|
-            np.fill_diagonal(dist, 0.0)
+            dist = embedding_distances(emb)
             scores = protocol_scores(dist, works, versions, ks)
             scores["items"] = float(len(keys))
             scores["cliques"] = float(len(set(works)))
